@@ -1,0 +1,3 @@
+from tastytui.cli import main
+
+raise SystemExit(main())

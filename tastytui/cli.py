@@ -1,0 +1,80 @@
+"""Command line: ``tastytui`` (the console), ``tastytui sim`` (the exchange), ``tastytui login``.
+
+Heavy imports (Textual, the SDK, pandas) happen inside the chosen command, never here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+
+def _sim_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("sim", help="run the embedded exchange simulator standalone")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    p.add_argument("--seed", type=int, default=1, help="market seed (default 1)")
+    p.add_argument("--state", help="SQLite file for the paper ledger (default: in memory)")
+    p.add_argument("--reset", action="store_true", help="wipe the ledger and re-seed it")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a non-loopback bind (the simulator has fixed credentials)")
+    p.add_argument("--fill-model", default="mid",
+                   choices=["cross", "mid", "touch", "delayed", "partial", "never", "reject"])
+    p.add_argument("--market-hours", default="always", choices=["always", "nyse"])
+    p.add_argument("--tick-interval", type=float, default=0.2,
+                   help="seconds between market steps (default 0.2)")
+    p.add_argument("--token-lifetime", type=int, default=900, help="access token seconds")
+    p.add_argument("--frozen", action="store_true", help="freeze the tape at its opening values")
+    p.add_argument("--announce-json", action="store_true", help=argparse.SUPPRESS)
+
+
+def _run_sim(args: argparse.Namespace) -> int:
+    from tastytui.sim.config import FillModel, LoopbackError, MarketHours, SimConfig
+    from tastytui.sim.process import serve_forever
+
+    if args.tick_interval <= 0:
+        print("tastytui sim: --tick-interval must be positive", file=sys.stderr)
+        return 2
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        state_path=args.state,
+        allow_remote=args.allow_remote,
+        fill_model=FillModel(args.fill_model),
+        market_hours=MarketHours(args.market_hours),
+        tick_interval=args.tick_interval,
+        token_lifetime=args.token_lifetime,
+        live_tape=not args.frozen,
+    )
+    try:
+        config.check_bind()
+        asyncio.run(serve_forever(config, reset=args.reset, announce_json=args.announce_json))
+    except LoopbackError as exc:
+        print(f"tastytui sim: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"tastytui sim: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tastytui", description="A keyboard-first terminal trading console for tastytrade."
+    )
+    sub = parser.add_subparsers(dest="command")
+    _sim_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sim":
+        return _run_sim(args)
+    parser.print_help()
+    return 0

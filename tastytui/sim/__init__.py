@@ -1,0 +1,1 @@
+"""The embedded exchange: a tastytrade-compatible simulator on loopback."""

@@ -1,0 +1,1 @@
+"""Simulator tests: the unmodified SDK against the in-process simulator."""
