@@ -27,10 +27,19 @@ from typing import Any
 from tastytui.paths import config_dir
 from tastytui.services.errors import ConfigError
 
-#: The public tastytrade hosts: the only place these defaults live.
-PUBLIC_ENDPOINTS: dict[str, tuple[str, str]] = {
-    "cert": ("https://api.cert.tastyworks.com", "wss://streamer.cert.tastyworks.com"),
-    "live": ("https://api.tastyworks.com", "wss://streamer.tastyworks.com"),
+#: The public tastytrade hosts (REST, account streamer, OAuth authorize page): the only place
+#: these defaults live.
+PUBLIC_ENDPOINTS: dict[str, tuple[str, str, str]] = {
+    "cert": (
+        "https://api.cert.tastyworks.com",
+        "wss://streamer.cert.tastyworks.com",
+        "https://cert-my.staging-tasty.works/auth.html",
+    ),
+    "live": (
+        "https://api.tastyworks.com",
+        "wss://streamer.tastyworks.com",
+        "https://my.tastytrade.com/auth.html",
+    ),
 }
 PROFILE_NAMES = ("sim", "cert", "live")
 
@@ -63,6 +72,9 @@ class Profile:
     api_url: str = ""
     #: Account-streamer URL; empty means derived (simulator) or the public default.
     streamer_url: str = ""
+    #: OAuth: the authorize page for ``tastytui login --browser`` and your client id.
+    authorize_url: str = ""
+    client_id: str = ""
     #: Default account number; empty picks the first account.
     account: str = ""
     #: Production must be enabled explicitly (it trades real money); unset = on for sim/cert.
@@ -163,11 +175,12 @@ class Config:
                 f"{self.path or default_path()} and choose it with --profile live"
             )
         if chosen in PUBLIC_ENDPOINTS:
-            api, streamer = PUBLIC_ENDPOINTS[chosen]
+            api, streamer, authorize = PUBLIC_ENDPOINTS[chosen]
             profile = dataclasses.replace(
                 profile,
                 api_url=profile.api_url or api,
                 streamer_url=profile.streamer_url or streamer,
+                authorize_url=profile.authorize_url or authorize,
             )
         return chosen, profile
 

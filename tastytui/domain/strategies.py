@@ -78,6 +78,9 @@ def _sort_key(option: OptionSymbol | None) -> tuple[int, str, str, Decimal]:
     return (1, option.expiration.isoformat(), "0" if not option.is_call else "1", option.strike)
 
 
+_CUSTOM = Recognized(StrategyKind.CUSTOM, "Custom")
+
+
 def classify(legs: Sequence[StrategyLeg], *, shares_per_contract: int = 100) -> Recognized:
     """The strategy formed by ``legs`` and a human label such as 'Short put vertical 670/665'."""
     items = _merge(legs)
@@ -94,16 +97,14 @@ def classify(legs: Sequence[StrategyLeg], *, shares_per_contract: int = 100) -> 
         return _with_stock(stock[0], options, shares_per_contract)
     if len(options) == 1:
         return _single(*options[0])
-    if len({abs(q) for _, q in options} - {_ZERO}) == 1 and len(options) in (2, 4):
-        if len(options) == 2:
-            return _pair(options[0], options[1])
-        return _iron(options)
+    equal_size = len({abs(q) for _, q in options}) == 1
+    if len(options) == 2 and equal_size:
+        return _pair(options[0], options[1])
     if len(options) == 3:
         return _butterfly(options)
-    return Recognized(StrategyKind.CUSTOM, "Custom")
-
-
-_CUSTOM = Recognized(StrategyKind.CUSTOM, "Custom")
+    if len(options) == 4 and equal_size:
+        return _iron(options)
+    return _CUSTOM
 
 
 def _single(option: OptionSymbol, quantity: Decimal) -> Recognized:
@@ -246,7 +247,7 @@ class _Held:
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    """Members to try together, each with a units-per-strategy ratio, and the kinds accepted."""
+    """How many members to try together, whether one is stock, and the kinds accepted."""
 
     size: int
     kinds: frozenset[StrategyKind]

@@ -11,14 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-try:
-    from tastytui.domain.margin import MarginError, MarginPosition, requirement
-except ModuleNotFoundError:  # TEMPORARY while the domain margin module is being written
-    from tastytui.sim._margin_stub import (  # type: ignore[assignment]
-        MarginError,
-        MarginPosition,
-        requirement,
-    )
+from tastytui.domain.margin import MarginError, MarginPosition, requirement
 from tastytui.domain.orders import InstrumentType
 from tastytui.domain.symbols import parse_occ
 from tastytui.sim.ledger import Account, Position
@@ -57,8 +50,8 @@ class Valuation:
 
     @property
     def derivative_buying_power(self) -> Decimal:
-        if not self.margin:
-            return max(Decimal(0), self.cash - self.requirement)
+        # The margin rules charge every position in ``requirement`` (a cash account's stock at
+        # 100 %), so net liq − requirement holds for cash and margin accounts alike.
         return max(Decimal(0), self.net_liq - self.requirement)
 
     @property

@@ -10,15 +10,25 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from tastytui.domain.clock import Clock
 from tastytui.sim.config import SimConfig
 from tastytui.sim.wire import JSON, ApiError
 
 
+#: How long an authorization code may wait before it is exchanged (production: minutes).
+CODE_LIFETIME = timedelta(minutes=10)
+
+
 @dataclass(slots=True)
 class _Token:
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    redirect_uri: str
     expires_at: datetime
 
 
@@ -34,7 +44,7 @@ class AuthServer:
         self._clock = clock
         self._access: dict[str, _Token] = {}
         self._quote: dict[str, _Token] = {}
-        self._codes: dict[str, str] = {}  # code -> redirect_uri it was issued for
+        self._codes: dict[str, _Code] = {}
         self._refresh_tokens: set[str] = {config.refresh_token}
         self.revoked = False
         self.refresh_count = 0
@@ -57,11 +67,15 @@ class AuthServer:
             self.refresh_count += 1
             return self._issue()
         if grant == "authorization_code":
-            code = str(body.get("code", ""))
-            redirect = self._codes.pop(code, None)
-            if redirect is None:
-                raise _unauthorized("invalid_grant", "Authorization code is invalid or used")
-            if body.get("redirect_uri") != redirect:
+            if body.get("client_id") not in (None, self._config.client_id):
+                raise _unauthorized("invalid_client", "Unknown client_id")
+            # A code is single-use: it is spent even when the exchange below fails.
+            issued_code = self._codes.pop(str(body.get("code", "")), None)
+            if issued_code is None or self._clock.now() >= issued_code.expires_at:
+                raise _unauthorized(
+                    "invalid_grant", "Authorization code is invalid, expired or used"
+                )
+            if body.get("redirect_uri") != issued_code.redirect_uri:
                 raise _unauthorized(
                     "invalid_grant", "redirect_uri does not match the authorization request"
                 )
@@ -101,11 +115,13 @@ class AuthServer:
         if params.get("response_type") != "code":
             raise ApiError(400, "unsupported_response_type", "response_type must be 'code'")
         code = secrets.token_urlsafe(18)
-        self._codes[code] = redirect
-        query = {"code": code}
+        self._codes[code] = _Code(redirect, self._clock.now() + CODE_LIFETIME)
+        # Append to the registered URI's own query (a redirect may already carry one).
+        parts = urlsplit(redirect)
+        query = [*parse_qsl(parts.query, keep_blank_values=True), ("code", code)]
         if "state" in params:
-            query["state"] = params["state"]
-        return f"{redirect}?{urlencode(query)}"
+            query.append(("state", params["state"]))
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     # ------------------------------------------------------------- checks
 

@@ -6,13 +6,14 @@ are thin JSON wrappers over those methods, so both paths behave identically.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from aiohttp import web
 
 from tastytui.sim.config import CONTROL_PREFIX, FillModel
 from tastytui.sim.exchange import Exchange
-from tastytui.sim.routing import Params, Router
+from tastytui.sim.routing import Handler, Params, Router
 from tastytui.sim.wire import JSON, ApiError, data, json_body
 
 
@@ -154,7 +155,36 @@ def _opt_int(body: JSON, key: str) -> int | None:
         raise ApiError(400, "invalid_request", f"{key} must be a whole number") from exc
 
 
+def is_loopback(address: str | None) -> bool:
+    """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback; False for anything else."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
+
+
+def _loopback_only(handler: Handler) -> Handler:
+    """Refuse the control API to remote peers even when the simulator binds a public address.
+
+    ``--allow-remote`` opens the trading API to a LAN; resetting the ledger or injecting faults
+    stays a local operator's privilege.
+    """
+
+    async def guarded(request: web.Request, params: Params) -> web.StreamResponse:
+        if not is_loopback(request.remote):
+            raise ApiError(
+                403, "forbidden", "the simulator's control API only answers loopback clients"
+            )
+        return await handler(request, params)
+
+    return guarded
+
+
 def register(router: Router, control: SimControl) -> None:
+    """Mount the control endpoints under ``/_sim/`` (no auth, loopback clients only)."""
     p = CONTROL_PREFIX
 
     def ok(result: Any = None) -> web.Response:
@@ -251,17 +281,17 @@ def register(router: Router, control: SimControl) -> None:
         control.close_position_silently(account, symbol)
         return ok()
 
-    router.get(f"{p}/state", state, auth=False)
-    router.post(f"{p}/reset", reset, auth=False)
-    router.post(f"{p}/positions/close-silently", close_silently, auth=False)
-    router.post(f"{p}/tokens/expire", tokens_expire, auth=False)
-    router.post(f"{p}/quote-tokens/expire", quote_tokens_expire, auth=False)
-    router.post(f"{p}/grant/revoke", grant_revoke, auth=False)
-    router.post(f"{p}/grant/restore", grant_restore, auth=False)
-    router.post(f"{p}/faults/http", http_fault, auth=False)
-    router.delete(f"{p}/faults/http", http_clear, auth=False)
-    router.post(f"{p}/streams/drop", streams_drop, auth=False)
-    router.post(f"{p}/symbols/stale", stale, auth=False)
-    router.post(f"{p}/market/step", step, auth=False)
-    router.post(f"{p}/orders/reject-next", reject_next, auth=False)
-    router.post(f"{p}/fill-model", fill_model, auth=False)
+    router.get(f"{p}/state", _loopback_only(state), auth=False)
+    router.post(f"{p}/reset", _loopback_only(reset), auth=False)
+    router.post(f"{p}/positions/close-silently", _loopback_only(close_silently), auth=False)
+    router.post(f"{p}/tokens/expire", _loopback_only(tokens_expire), auth=False)
+    router.post(f"{p}/quote-tokens/expire", _loopback_only(quote_tokens_expire), auth=False)
+    router.post(f"{p}/grant/revoke", _loopback_only(grant_revoke), auth=False)
+    router.post(f"{p}/grant/restore", _loopback_only(grant_restore), auth=False)
+    router.post(f"{p}/faults/http", _loopback_only(http_fault), auth=False)
+    router.delete(f"{p}/faults/http", _loopback_only(http_clear), auth=False)
+    router.post(f"{p}/streams/drop", _loopback_only(streams_drop), auth=False)
+    router.post(f"{p}/symbols/stale", _loopback_only(stale), auth=False)
+    router.post(f"{p}/market/step", _loopback_only(step), auth=False)
+    router.post(f"{p}/orders/reject-next", _loopback_only(reject_next), auth=False)
+    router.post(f"{p}/fill-model", _loopback_only(fill_model), auth=False)

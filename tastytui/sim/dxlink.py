@@ -193,10 +193,9 @@ class _Direction:
 class _Equity:
     """A stock, ETF or index of the simulated universe."""
 
-    def __init__(self, market: MarketModel, spec: UnderlyingSpec) -> None:
+    def __init__(self, spec: UnderlyingSpec) -> None:
         self.symbol = spec.symbol
         self.spec = spec
-        self.market = market
         self.exchange_code = "Q"
         self.direction = _Direction()
         self._profile: tuple[float | str, float | str, float | str, float | str] | None = None
@@ -490,7 +489,10 @@ class _CandleSeries:
         since = datetime.fromtimestamp(max(0, from_ms) / 1000.0, UTC)
         if self.period.minutes:
             period = timedelta(minutes=self.period.minutes)
-            return t.market.candles(self.base, period, since, CANDLE_HISTORY_LIMIT)
+            first = self._bucket_start(since)
+            if first < since:  # whole candles only: the first one starting at or after fromTime
+                first += period
+            return t.market.candles(self.base, period, first, CANDLE_HISTORY_LIMIT)
         daily = t.market.candles(self.base, timedelta(days=1), since, limit=10_000)
         bars = self._grouped([*daily, self._today_bar(t)])
         return bars[-CANDLE_HISTORY_LIMIT:]
@@ -674,12 +676,11 @@ class DxLinkSession:
         return max(0.01, float(self.exchange.config.keepalive_timeout))
 
     async def _stop_tasks(self) -> None:
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-                await task
-        self._tasks.clear()
+        # gather, not suppress(CancelledError): our own cancellation must still propagate.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _start(self, coro: Any, name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))
@@ -899,7 +900,7 @@ class DxLinkSession:
         else:
             equity = market.spec(symbol)
             if equity is not None:
-                source = _Equity(market, equity)
+                source = _Equity(equity)
         self._sources[symbol] = source
         return source
 
@@ -1010,6 +1011,10 @@ class DxLinkSession:
                     await self._send_step()
         except ConnectionError:
             return  # the client went away; run() notices and cleans up
+        except Exception:
+            # A frozen stream would look like a quiet market: cut the line so the client knows.
+            log.exception("dxlink: streaming failed; dropping the connection")
+            await self.drop()
 
     async def _keepalive(self, interval: float) -> None:
         try:

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,21 @@ def _parse_decimal(value: Any, field: str) -> Decimal:
     return result
 
 
+#: The paper API's ``behavior`` values (the SDK sends ``immediate`` unless told otherwise).
+_BEHAVIORS = frozenset({"immediate", "delayed", "never", "scheduled", "reject", "partial"})
+
+
+def _parse_schedule(value: Any) -> datetime | None:
+    """The SDK sends ``schedule`` as ISO-8601 (``Z`` or an offset)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _invalid(f"schedule {value!r} is not an ISO-8601 datetime") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _parse_delay(value: Any) -> float | None:
     """The SDK sends ``delay`` as an int or an ISO-8601 duration such as ``PT5S``."""
     if value is None:
@@ -130,7 +145,8 @@ class Engine:
         self.ledger = exchange.ledger
         self.market = exchange.market
         self.clock = exchange.clock
-        self._fill_seq = 0
+        # Fill ids are ``<order>-<sequence>``: carry on after the stored ones across restarts.
+        self._fill_seq = self.ledger.last_fill_sequence()
         self._last_housekeeping = self.clock.now()
         self._last_net_liq: datetime | None = None
         self._day = self.market.today()
@@ -139,6 +155,10 @@ class Engine:
 
             seed_book(self)
             self.ledger.fresh = False
+        # Orders accepted just before a stop were never routed: route them now.
+        for order in list(self.ledger.orders.values()):
+            if order.status is OrderStatus.RECEIVED:
+                self._schedule_routing(order.id)
 
     # ================================================================ lookups
 
@@ -171,7 +191,7 @@ class Engine:
     def parse(self, account: Account, body: JSON, *, legs_from: Order | None = None) -> Order:
         """Turn a request body into an unsaved order, or raise a 400 naming the bad field."""
         try:
-            order_type = OrderType(body.get("order-type"))
+            order_type = OrderType(str(body.get("order-type")))
         except ValueError as exc:
             raise _invalid(f"order-type {body.get('order-type')!r} is not valid") from exc
         if order_type in (OrderType.NOTIONAL_MARKET, OrderType.MARKETABLE_LIMIT):
@@ -220,6 +240,10 @@ class Engine:
         size = Decimal(math.gcd(*(int(leg.quantity) for leg in legs)))
         now = self._now()
         behavior = body.get("behavior")
+        if behavior is not None and behavior not in _BEHAVIORS:
+            raise _invalid(
+                f"behavior {behavior!r} must be one of {', '.join(sorted(_BEHAVIORS))}"
+            )
         return Order(
             id=0,
             account=account.number,
@@ -241,6 +265,7 @@ class Engine:
             source=str(body["source"]) if body.get("source") else None,
             behavior=str(behavior) if behavior else None,
             behavior_delay=_parse_delay(body.get("delay")),
+            behavior_at=_parse_schedule(body.get("schedule")),
             trading_day=self.market.today(),
         )
 
@@ -255,7 +280,7 @@ class Engine:
             if not isinstance(item, dict):
                 raise _invalid(f"leg {i} must be an object")
             try:
-                itype = InstrumentType(item.get("instrument-type"))
+                itype = InstrumentType(str(item.get("instrument-type")))
             except ValueError as exc:
                 raise _invalid(
                     f"leg {i}: instrument-type {item.get('instrument-type')!r} is not supported"
@@ -264,7 +289,7 @@ class Engine:
                 raise _invalid(f"leg {i}: an index cannot be traded; trade its options")
             symbol = str(item.get("symbol", ""))
             try:
-                action = OrderAction(item.get("action"))
+                action = OrderAction(str(item.get("action")))
             except ValueError as exc:
                 raise _invalid(f"leg {i}: action {item.get('action')!r} is not valid") from exc
             quantity = _parse_decimal(item.get("quantity"), f"leg {i} quantity")
@@ -643,50 +668,72 @@ class Engine:
 
     # ================================================================ fills
 
-    def _fill_model(self, order: Order) -> tuple[FillModel, float]:
-        behaviors = {"never": FillModel.NEVER, "partial": FillModel.PARTIAL,
-                     "delayed": FillModel.DELAYED, "scheduled": FillModel.DELAYED}
-        model = behaviors.get(order.behavior or "", self.x.config.fill_model)
-        delay = order.behavior_delay if order.behavior_delay is not None else self.x.config.fill_delay
-        return model, delay
+    def _fill_model(self, order: Order) -> tuple[FillModel, datetime | None]:
+        """The order's fill model (its ``behavior`` wins) and the instant it may fill from."""
+        behaviors = {
+            "never": FillModel.NEVER,
+            "partial": FillModel.PARTIAL,
+            "delayed": FillModel.DELAYED,
+            "scheduled": FillModel.DELAYED,
+        }
+        model = behaviors.get(order.behavior or "", FillModel(self.x.config.fill_model))
+        if model is not FillModel.DELAYED:
+            return model, None
+        if order.behavior == "scheduled" and order.behavior_at is not None:
+            return model, order.behavior_at
+        delay = order.behavior_delay
+        if delay is None:
+            delay = self.x.config.fill_delay
+        live_at = order.live_at or order.received_at
+        return model, live_at + timedelta(seconds=delay)
 
     def _try_fill(self, order: Order) -> None:
         if order.status is not OrderStatus.LIVE or not self.x.is_market_open():
             return
-        model, delay = self._fill_model(order)
-        if model is FillModel.NEVER:
-            return
-        if model is FillModel.DELAYED and order.live_at is not None:
-            if (self._now() - order.live_at).total_seconds() < delay:
-                return
-        natural, mid, _ = self.nets(order)
-        if order.stop_trigger is not None and not self._stop_triggered(order):
-            return
-        if order.order_type in (OrderType.MARKET, OrderType.STOP) or order.price is None:
-            fill_price = natural
-            fillable = True
-        else:
-            # A limit that is marketable on arrival gets the market's price (improvement).
-            fill_price = natural if order.price <= natural else order.price
-            if model is FillModel.CROSS:
-                fillable = order.price <= natural
-            elif model is FillModel.TOUCH:
-                fillable = order.price <= natural or (
-                    order.price <= mid
-                    and self.x.faults.random() < self.x.config.touch_probability
-                )
-            else:
-                fillable = order.price <= mid
-        if not fillable:
+        model, not_before = self._fill_model(order)
+        price = self._fill_price(order, model, not_before)
+        if price is None:
+            # Immediate-or-cancel: whatever cannot fill on arrival is cancelled.
             if order.time_in_force is TimeInForce.IOC:
                 self._set_status(order, OrderStatus.CANCELLED)
             return
         units = order.remaining_units
         if model is FillModel.PARTIAL and order.filled_units == 0 and units > 1:
             units = Decimal(int(units) // 2)
-        self._fill(order, units, fill_price)
+        self._fill(order, units, price)
         if order.time_in_force is TimeInForce.IOC and order.remaining_units > 0:
             self._set_status(order, OrderStatus.CANCELLED)
+
+    def _fill_price(
+        self, order: Order, model: FillModel, not_before: datetime | None
+    ) -> Decimal | None:
+        """The net price the order fills at now, or None when it does not fill this step."""
+        if model is FillModel.NEVER:
+            return None
+        if not_before is not None and self._now() < not_before:
+            return None
+        if order.stop_trigger is not None and not order.stop_triggered:
+            if not self._stop_triggered(order):
+                return None
+            # Once touched, a stop rests as a market (or limit) order even if the price
+            # moves back through the trigger.
+            order.stop_triggered = True
+            self.ledger.save_order(order)
+        natural, mid, _ = self.nets(order)
+        if order.order_type in (OrderType.MARKET, OrderType.STOP) or order.price is None:
+            return natural
+        if model is FillModel.CROSS:
+            fillable = order.price <= natural
+        elif model is FillModel.TOUCH:
+            fillable = order.price <= natural or (
+                order.price <= mid and self.x.faults.random() < self.x.config.touch_probability
+            )
+        else:
+            fillable = order.price <= mid
+        if not fillable:
+            return None
+        # A limit that is marketable on arrival gets the market's price (improvement).
+        return natural if order.price <= natural else order.price
 
     def _stop_triggered(self, order: Order) -> bool:
         assert order.stop_trigger is not None
@@ -712,12 +759,13 @@ class Engine:
         txns: list[Transaction] = []
         next_txn = self.ledger.next_transaction_id()
         cash_delta = Decimal(0)
+        group = f"{order.id}-{self._fill_seq + 1}"  # one execution: every leg shares it
         for i, (leg, price, fee) in enumerate(zip(order.legs, prices, fees, strict=True)):
             qty = leg.quantity / order.size * units
             position, _ = self._apply(book, order.account, leg, qty, price, now)
             changed.append(position)
             self._fill_seq += 1
-            leg.fills.append(Fill(f"{order.id}-{self._fill_seq}", qty, price, now))
+            leg.fills.append(Fill(f"{order.id}-{self._fill_seq}", qty, price, now, group))
             leg.remaining -= qty
             mult = self._leg_multiplier(leg)
             value = money(-leg.action.sign * price * qty * mult)
@@ -748,22 +796,17 @@ class Engine:
             ))
         order.filled_units += units
         account.cash += cash_delta
-        self.ledger.begin()
-        try:
+        if order.remaining_units == 0:
+            order.status = OrderStatus.FILLED
+            order.terminal_at = now
+        order.updated_at = now
+        with self.ledger.atomic():
             for position in changed:
                 self.ledger.save_position(position)
             for txn in txns:
                 self.ledger.save_transaction(txn)
             self.ledger.save_account(account)
-            if order.remaining_units == 0:
-                order.status = OrderStatus.FILLED
-                order.terminal_at = now
-            order.updated_at = now
             self.ledger.save_order(order)
-            self.ledger.commit()
-        except Exception:
-            self.ledger.rollback()
-            raise
         if notify:
             self._notify_order(order)
             for position in changed:
@@ -792,8 +835,9 @@ class Engine:
         if today != self._day:
             self._day = today
             for book in self.ledger.positions.values():
-                for position in book.values():
+                for position in list(book.values()):
                     position.realized_day_gain = Decimal(0)
+                    position.realized_today = Decimal(0)
                     self.ledger.save_position(position)
         if self._last_net_liq is None or now - self._last_net_liq >= _NET_LIQ_SAMPLE:
             self._last_net_liq = now
@@ -882,17 +926,12 @@ class Engine:
         closed = replace(position, quantity=Decimal(0), updated_at=now)
         changed.append(closed)
         account.cash += cash_delta
-        self.ledger.begin()
-        try:
+        with self.ledger.atomic():
             for p in changed:
                 self.ledger.save_position(p)
             for t in txns:
                 self.ledger.save_transaction(t)
             self.ledger.save_account(account)
-            self.ledger.commit()
-        except Exception:
-            self.ledger.rollback()
-            raise
         for p in changed:
             self.notify_position(p)
         self.notify_balance(account)
@@ -905,21 +944,32 @@ class Engine:
         position = self.ledger.positions.get(number, {}).get(symbol)
         if position is None:
             raise ApiError(404, "record_not_found", f"{number} holds no {symbol}")
-        mark = to_decimal(self.market.mark(symbol), 2)
+        # At the same mark the balances use, so net liq does not jump.
+        mark = to_decimal(self.market.mark(symbol))
         value = money(mark * position.quantity * position.multiplier)
         now = self._now()
         account.cash += value
-        self.ledger.save_account(account)
-        self.ledger.save_transaction(Transaction(
-            id=self.ledger.next_transaction_id(), account=number,
-            transaction_type="Receive Deliver", transaction_sub_type="Forced Disposition",
-            description=f"Position in {symbol.strip()} closed by the broker at {mark}",
-            executed_at=now, transaction_date=now.astimezone(NEW_YORK).date(),
-            value=value, net_value=value, symbol=symbol,
-            instrument_type=position.instrument_type, underlying=position.underlying,
-            quantity=abs(position.quantity), price=mark,
-        ))
-        self.ledger.save_position(replace(position, quantity=Decimal(0)))
+        with self.ledger.atomic():
+            self.ledger.save_account(account)
+            self.ledger.save_transaction(
+                Transaction(
+                    id=self.ledger.next_transaction_id(),
+                    account=number,
+                    transaction_type="Receive Deliver",
+                    transaction_sub_type="Forced Disposition",
+                    description=f"Position in {symbol.strip()} closed by the broker at {mark}",
+                    executed_at=now,
+                    transaction_date=now.astimezone(NEW_YORK).date(),
+                    value=value,
+                    net_value=value,
+                    symbol=symbol,
+                    instrument_type=position.instrument_type,
+                    underlying=position.underlying,
+                    quantity=abs(position.quantity),
+                    price=mark,
+                )
+            )
+            self.ledger.save_position(replace(position, quantity=Decimal(0), updated_at=now))
         self.x.faults.count("silent_close")
         return position
 

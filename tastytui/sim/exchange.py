@@ -145,6 +145,8 @@ class Exchange:
         return len(sessions)
 
     async def close(self) -> None:
+        if self._stopping:  # already closed: stopping a server twice is harmless
+            return
         self._stopping = True
         await self.drop_streams()
         self.ledger.save_prices(self.market.prices())

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
@@ -77,6 +78,8 @@ class Fill:
     quantity: Decimal
     price: Decimal
     filled_at: datetime
+    #: One execution of a multi-leg order fills every leg; they share this group id.
+    group: str = ""
 
 
 @dataclass
@@ -109,6 +112,10 @@ class Order:
     source: str | None = None
     behavior: str | None = None
     behavior_delay: float | None = None
+    #: The paper API's ``schedule``: fill no earlier than this instant.
+    behavior_at: datetime | None = None
+    #: A stop order whose trigger was touched rests as a market/limit order from then on.
+    stop_triggered: bool = False
     live_at: datetime | None = None
     terminal_at: datetime | None = None
     cancelled_at: datetime | None = None
@@ -321,10 +328,27 @@ class Ledger:
         )
 
     def next_order_id(self) -> int:
-        return max(self.orders, default=100_000) + 1
+        """Ids never repeat, not even after a reset (the app keys its caches by id)."""
+        return max(max(self.orders, default=100_000), self._floor("order-id-floor")) + 1
 
     def next_transaction_id(self) -> int:
-        return max(self.transactions, default=500_000) + 1
+        floor = self._floor("transaction-id-floor")
+        return max(max(self.transactions, default=500_000), floor) + 1
+
+    def _floor(self, key: str) -> int:
+        raw = self.meta(key)
+        return 0 if raw is None else int(raw)
+
+    def last_fill_sequence(self) -> int:
+        """The highest fill sequence number stored (fill ids are ``<order>-<sequence>``)."""
+        highest = 0
+        for order in self.orders.values():
+            for leg in order.legs:
+                for fill in leg.fills:
+                    tail = fill.fill_id.rsplit("-", 1)[-1]
+                    if tail.isdigit():
+                        highest = max(highest, int(tail))
+        return highest
 
     def record_net_liq(self, account: str, when: datetime, value: Decimal) -> None:
         self.db.execute(
@@ -345,9 +369,27 @@ class Ledger:
         )
         return [(datetime.fromisoformat(ts), Decimal(v)) for ts, v in rows]
 
-    def transaction(self) -> sqlite3.Connection:
-        """``with ledger.transaction(): ...`` groups writes atomically."""
-        return self.db
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """``with ledger.atomic(): ...`` writes everything inside or nothing (one SQLite
+        transaction; the connection is otherwise in autocommit mode)."""
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            # Callers mutate the working copy before writing it: put it back as stored.
+            self.reload()
+            raise
+        self.commit()
+
+    def reload(self) -> None:
+        """Rebuild the in-memory working copy from SQLite."""
+        self.accounts.clear()
+        self.positions.clear()
+        self.orders.clear()
+        self.transactions.clear()
+        self._load()
 
     def begin(self) -> None:
         self.db.execute("BEGIN")
@@ -362,9 +404,16 @@ class Ledger:
 
     def wipe(self) -> None:
         """Delete everything except the seed (the reset command re-seeds afterwards)."""
-        for table in ("accounts", "positions", "orders", "transactions", "netliq"):
-            self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
-        self.db.execute("DELETE FROM meta WHERE key != 'seed' AND key != 'schema'")
+        floors = {
+            "order-id-floor": self.next_order_id() - 1,
+            "transaction-id-floor": self.next_transaction_id() - 1,
+        }
+        with self.atomic():
+            for table in ("accounts", "positions", "orders", "transactions", "netliq"):
+                self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            self.db.execute("DELETE FROM meta WHERE key NOT IN ('seed', 'schema')")
+            for key, value in floors.items():
+                self.set_meta(key, str(value))
         self.accounts.clear()
         self.positions.clear()
         self.orders.clear()
@@ -387,4 +436,6 @@ class Ledger:
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
-    return asdict(obj)  # type: ignore[no-any-return]
+    """A ledger record as a plain dict (decimals and datetimes kept as objects)."""
+    result: dict[str, Any] = asdict(obj)
+    return result

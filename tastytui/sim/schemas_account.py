@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from tastytui.domain.clock import NEW_YORK
 from tastytui.domain.orders import InstrumentType, OrderStatus
 from tastytui.domain.symbols import parse_occ
 from tastytui.sim.accounting import Valuation, money
@@ -83,7 +84,7 @@ def balance_json(account: Account, v: Valuation, now: datetime) -> JSON:
         "used-derivative-buying-power": dec(v.requirement, 2),
         "reg-t-margin-requirement": dec(v.requirement, 2),
         "maintenance-excess": dec(money(max(Decimal(0), v.net_liq - v.requirement)), 2),
-        "snapshot-date": now.date().isoformat(),
+        "snapshot-date": now.astimezone(NEW_YORK).date().isoformat(),
         "time-of-day": "EOD",
         "updated-at": iso(now),
     }
@@ -158,7 +159,7 @@ def order_json(order: Order) -> JSON:
                 "action": leg.action.value,
                 "fills": [
                     {
-                        "ext-group-fill-id": f"{order.id}-{fill.fill_id.split('-')[-1]}",
+                        "ext-group-fill-id": fill.group or fill.fill_id,
                         "ext-exec-id": fill.fill_id,
                         "fill-id": fill.fill_id,
                         "quantity": dec(fill.quantity),

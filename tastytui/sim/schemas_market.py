@@ -55,6 +55,7 @@ def _price(value: float) -> str:
 
 
 def lendability(spec: UnderlyingSpec) -> str:
+    """Production's lendability label; thin names and indices need a locate."""
     return "Locate Required" if spec.is_index or spec.liquidity <= 1 else "Easy To Borrow"
 
 
@@ -96,6 +97,7 @@ class ExpirationFacts:
 def expiration_facts(
     market: MarketModel, spec: UnderlyingSpec, expiration: ChainExpiration
 ) -> ExpirationFacts:
+    """The shared facts of an expiration; trading stops when the market model expires it."""
     first = expiration.strikes[0].call if expiration.strikes else None
     stops = (
         iso(market.expiry_instant(first))
@@ -149,6 +151,7 @@ def chain_options_json(market: MarketModel, spec: UnderlyingSpec) -> list[JSON]:
 
 
 def deliverables_json(spec: UnderlyingSpec, root: str) -> list[JSON]:
+    """What one contract delivers: 100 shares, or cash for an index."""
     deliverable_id = zlib.crc32(f"deliverable:{root}".encode()) % 1_000_000
     if spec.is_index:
         return [
@@ -398,6 +401,7 @@ def dividend_history(spec: UnderlyingSpec, today: date) -> list[tuple[date, Deci
 
 
 def next_dividend_date(spec: UnderlyingSpec, today: date) -> date | None:
+    """The next ex-date after ``today``; None for a symbol that pays no dividend."""
     if spec.dividend_yield <= 0:
         return None
     return next(iter(_ex_dates(spec, today, past=False)))
@@ -530,6 +534,7 @@ def metrics_json(market: MarketModel, spec: UnderlyingSpec, now: datetime) -> JS
 def earnings_report_json(
     spec: UnderlyingSpec, next_report: date, history: list[tuple[date, Decimal]], stamp: str
 ) -> JSON:
+    """The ``earnings`` block of the metrics: the next report and the last actual EPS."""
     quarter_end = date(next_report.year, next_report.month, 1) - timedelta(days=1)
     report: JSON = {
         "visible": True,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
@@ -42,15 +43,22 @@ def atm(sim: SimServer, symbol: str = "SPY", dte: int = 30) -> ChainStrike:
 
 
 async def first_events(
-    streamer: DXLinkStreamer, cls: type[E], symbols: set[str], timeout: float = 5.0
+    streamer: DXLinkStreamer, cls: type[E], symbols: set[str], within: float = 5.0
 ) -> dict[str, E]:
     """The first event of ``cls`` for each of ``symbols``."""
     found: dict[str, E] = {}
-    async with asyncio.timeout(timeout):
+    async with asyncio.timeout(within):
         while not symbols <= found.keys():
             event = await streamer.get_event(cls)
             found.setdefault(event.event_symbol, event)
     return found
+
+
+async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``condition()`` holds (for state the SDK exposes no event for)."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - nothing to await on
+            await asyncio.sleep(0.01)
 
 
 async def events_during(streamer: DXLinkStreamer, cls: type[E], seconds: float) -> list[E]:
@@ -136,7 +144,7 @@ async def test_trade_summary_profile_and_theo_price(sim: SimServer, session: Ses
 
 
 async def test_candles_send_history_newest_first_then_live_updates(session: Session) -> None:
-    start = SIM_START - timedelta(minutes=20)  # the sim clock starts at 10:00 New York
+    start = SIM_START - timedelta(minutes=22)  # 9:38; the sim clock starts at 10:00 New York
     symbol = "SPY{=5m,tho=true}"
     async with DXLinkStreamer(session) as streamer:
         await streamer.subscribe_candle(["SPY"], "5m", start_time=start)
@@ -150,7 +158,7 @@ async def test_candles_send_history_newest_first_then_live_updates(session: Sess
     assert not any(c.snapshot_begin or c.snapshot_end for c in history[1:-1])
     times = [c.time for c in history]
     assert times == sorted(times, reverse=True)  # dxFeed order: newest first
-    assert len(history) == 5  # 9:40, 9:45, 9:50, 9:55 and the live 10:00 bar
+    assert len(history) == 5  # whole candles 9:40, 9:45, 9:50, 9:55 and the live 10:00 one
     assert min(times) >= int(start.timestamp() * 1000)
     for candle in history:
         assert candle.low <= min(candle.open, candle.close) <= candle.high
@@ -189,13 +197,26 @@ async def test_unsubscribe_all_closes_the_channel_and_subscribe_reopens_it(
         await streamer.subscribe(Quote, ["SPY"])
         await first_events(streamer, Quote, {"SPY"})
         await streamer.unsubscribe_all(Quote)
-        async with asyncio.timeout(5):
-            # The SDK forgets the channel when CHANNEL_CLOSED arrives; that is its only trace.
-            while "Quote" in streamer._subscription_state:
-                await asyncio.sleep(0.01)
+        # The SDK forgets the channel when CHANNEL_CLOSED arrives; that is its only trace.
+        await eventually(lambda: "Quote" not in streamer._subscription_state)
         assert await events_during(streamer, Quote, 6 * TICK) == []
         await streamer.subscribe(Quote, ["QQQ"])
         assert "QQQ" in await first_events(streamer, Quote, {"QQQ"})
+
+
+async def test_client_exit_leaves_no_session_task_or_error_log(
+    sim: SimServer, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    async with DXLinkStreamer(session) as streamer:
+        await streamer.subscribe(Quote, ["SPY", "QQQ"])
+        await first_events(streamer, Quote, {"SPY", "QQQ"})
+        assert len(sim.exchange.dxlink_sessions) == 1
+    await eventually(lambda: not sim.exchange.dxlink_sessions)
+    await asyncio.sleep(3 * TICK)  # a step after the client left
+    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith("dxlink")]
+    assert leftovers == []
+    assert [r.getMessage() for r in caplog.records] == []
 
 
 async def test_expired_quote_token_raises_instead_of_hanging(make_sim: SimFactory) -> None:
@@ -261,17 +282,17 @@ class Raw:
     async def send(self, **message: Any) -> None:
         await self.ws.send(json.dumps(message))
 
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
+    async def recv(self, within: float = 5.0) -> dict[str, Any]:
+        async with asyncio.timeout(within):
             text = await self.ws.recv()
         assert isinstance(text, str)
         self.sizes.append(len(text.encode()))
         message: dict[str, Any] = json.loads(text)
         return message
 
-    async def expect(self, kind: str, timeout: float = 5.0) -> dict[str, Any]:
+    async def expect(self, kind: str, within: float = 5.0) -> dict[str, Any]:
         """The next message of ``kind``, skipping SETUP, KEEPALIVEs and FEED_DATA."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 message = await self.recv()
                 if message["type"] == kind:
@@ -303,8 +324,9 @@ class Raw:
 @asynccontextmanager
 async def raw_client(server: SimServer) -> AsyncIterator[Raw]:
     # Like the SDK: no compression, no protocol pings; no inbound limit so we can measure.
+    # An unbounded queue keeps reading during the close handshake even if the stream is busy.
     async with connect(
-        server.dxlink_url, compression=None, ping_interval=None, max_size=None
+        server.dxlink_url, compression=None, ping_interval=None, max_size=None, max_queue=None
     ) as ws:
         yield Raw(ws)
 
@@ -419,7 +441,7 @@ async def test_silent_client_is_dropped_after_the_keepalive_timeout(
                 await asyncio.sleep(0.1)
 
         await chatter()  # one second: more than three timeouts
-        error = await silent.expect("ERROR", timeout=1.0)
+        error = await silent.expect("ERROR", within=1.0)
         with pytest.raises(ConnectionClosed):
             await silent.recv()
         await talker.open_feed(7)  # still served
@@ -429,7 +451,7 @@ async def test_silent_client_is_dropped_after_the_keepalive_timeout(
 async def test_server_sends_keepalives_within_the_client_tolerance(sim: SimServer) -> None:
     async with raw_client(sim) as raw:
         await raw.authorize(quote_token(sim), accept_keepalive=0.4)
-        keepalive = await raw.expect("KEEPALIVE", timeout=0.5)
+        keepalive = await raw.expect("KEEPALIVE", within=0.5)
     assert keepalive == {"type": "KEEPALIVE", "channel": 0}
 
 
@@ -450,10 +472,10 @@ async def test_two_thousand_symbols_stay_under_64_kib_per_message(sim: SimServer
         await raw.open_feed(3, {"Greeks": list(Greeks.model_json_schema()["properties"])})
         for start in range(0, len(symbols), 500):  # each request well under the inbound limit
             batch = symbols[start : start + 500]
-            await raw.send(type="FEED_SUBSCRIPTION", channel=7,
-                           add=[{"type": "Quote", "symbol": s} for s in batch])  # fmt: skip
-            await raw.send(type="FEED_SUBSCRIPTION", channel=3,
-                           add=[{"type": "Greeks", "symbol": s} for s in batch if s[0] == "."])  # fmt: skip
+            quotes = [{"type": "Quote", "symbol": s} for s in batch]
+            greeks = [{"type": "Greeks", "symbol": s} for s in batch if s.startswith(".")]
+            await raw.send(type="FEED_SUBSCRIPTION", channel=7, add=quotes)
+            await raw.send(type="FEED_SUBSCRIPTION", channel=3, add=greeks)
         seen: dict[str, set[str]] = {"Quote": set(), "Greeks": set()}
         async with asyncio.timeout(10):
             while len(seen["Quote"]) < 2_000 or len(seen["Greeks"]) < len(options):

@@ -250,11 +250,11 @@ def test_curve_stays_within_max_profit_and_max_loss(legs: list[PayoffLeg]) -> No
         assert abs(result.pnl_at(breakeven)) <= slope * D("0.005")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(payoff_legs, min_size=1, max_size=4))
 def test_pnl_changes_sign_only_across_breakevens(legs: list[PayoffLeg]) -> None:
     result = analyze(legs, D(100))
-    curve = result.curve(D(0), D(400), 401)
+    curve = result.curve(D(0), D(400), 201)
     bounds = [D(0), *result.breakevens, D(401)]
     for lo, hi in itertools.pairwise(bounds):
         inside = [pnl for price, pnl in curve if lo + 1 < price < hi - 1]

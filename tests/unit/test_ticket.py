@@ -296,7 +296,7 @@ tickets = st.builds(
 )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     tickets,
     st.none() | st.dictionaries(symbols, any_decimal, max_size=4),
