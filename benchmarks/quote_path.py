@@ -180,7 +180,7 @@ def make_sdk() -> tuple[Callable[[list[str]], None], list[int]]:
         for frame in frames:
             data = loads(frame)["data"]
             n += len(SDK_CLASSES[data[0]].from_stream(data[1]))
-        parsed[0] = n
+        parsed[0] += n
 
     return run, parsed
 
@@ -277,9 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         f"events/s are CPU-time rates; {args.reps} repetitions ({args.sdk_reps} for the SDK) "
         f"of {n_blocks} alternating {block}-frame blocks"
     )
+    sdk_kept = sdk_parsed[0] // max(1, args.sdk_reps)
     print(
         f"events written by tastytui per pass: {written:,} (decode errors "
-        f"{store.stats.decode_errors}); SDK kept {sdk_parsed[0]:,} (it drops events with a "
+        f"{store.stats.decode_errors}); SDK kept {sdk_kept:,} (it drops events with a "
         "NaN in a required field)"
     )
     ok_json, ok_sdk = vs_json >= 0.5, vs_sdk >= 3.0

@@ -12,19 +12,38 @@ from collections.abc import Sequence
 
 
 def _sim_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from tastytui.sim.config import FillModel, MarketHours  # light: no SDK, no pandas
+
     p = sub.add_parser("sim", help="run the embedded exchange simulator standalone")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     p.add_argument("--seed", type=int, default=1, help="market seed (default 1)")
     p.add_argument("--state", help="SQLite file for the paper ledger (default: in memory)")
     p.add_argument("--reset", action="store_true", help="wipe the ledger and re-seed it")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow a non-loopback bind (the simulator has fixed credentials)")
-    p.add_argument("--fill-model", default="mid",
-                   choices=["cross", "mid", "touch", "delayed", "partial", "never", "reject"])
-    p.add_argument("--market-hours", default="always", choices=["always", "nyse"])
-    p.add_argument("--tick-interval", type=float, default=0.2,
-                   help="seconds between market steps (default 0.2)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback bind (the simulator has fixed credentials)",
+    )
+    p.add_argument("--fill-model", default="mid", choices=[m.value for m in FillModel])
+    p.add_argument(
+        "--fill-delay", type=float, default=2.0, help="seconds before a 'delayed' fill (default 2)"
+    )
+    p.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="register an OAuth redirect URI for the authorization-code grant "
+        "(repeatable; matched exactly)",
+    )
+    p.add_argument("--market-hours", default="always", choices=[m.value for m in MarketHours])
+    p.add_argument(
+        "--tick-interval",
+        type=float,
+        default=0.2,
+        help="seconds between market steps (default 0.2)",
+    )
     p.add_argument("--token-lifetime", type=int, default=900, help="access token seconds")
     p.add_argument("--frozen", action="store_true", help="freeze the tape at its opening values")
     p.add_argument("--announce-json", action="store_true", help=argparse.SUPPRESS)
@@ -37,6 +56,13 @@ def _run_sim(args: argparse.Namespace) -> int:
     if args.tick_interval <= 0:
         print("tastytui sim: --tick-interval must be positive", file=sys.stderr)
         return 2
+    if args.fill_delay < 0:
+        print("tastytui sim: --fill-delay must not be negative", file=sys.stderr)
+        return 2
+    if args.token_lifetime < 120:
+        # The SDK refreshes 60 s before expiry: shorter tokens mean a refresh on every call.
+        print("tastytui sim: --token-lifetime must be at least 120 seconds", file=sys.stderr)
+        return 2
     config = SimConfig(
         host=args.host,
         port=args.port,
@@ -44,6 +70,8 @@ def _run_sim(args: argparse.Namespace) -> int:
         state_path=args.state,
         allow_remote=args.allow_remote,
         fill_model=FillModel(args.fill_model),
+        fill_delay=args.fill_delay,
+        redirect_uris=tuple(args.redirect_uri),
         market_hours=MarketHours(args.market_hours),
         tick_interval=args.tick_interval,
         token_lifetime=args.token_lifetime,
@@ -56,8 +84,10 @@ def _run_sim(args: argparse.Namespace) -> int:
         print(f"tastytui sim: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"tastytui sim: cannot listen on {args.host}:{args.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"tastytui sim: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -8,6 +8,7 @@ computed on demand from the caches and the live QuoteStore.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,9 +32,10 @@ from tastytui.domain.symbols import OptionType, SymbolError, normalize_equity, p
 from tastytui.domain.ticket import LegQuote
 from tastytui.domain.ticks import TickSchedule
 from tastytui.services.broker import Broker, guarded
-from tastytui.services.errors import BrokerRejected
+from tastytui.services.errors import BrokerRejected, ServiceError
 from tastytui.services.events import BalancesChanged, EventBus, PositionsChanged
 from tastytui.services.portfolio import HeldPosition, Mark, Portfolio, build_portfolio, held_from_wire
+from tastytui.services.risk import RiskContext
 
 _METRICS_TTL = 300.0
 _TERMINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Removed", "Partially Removed"})
@@ -329,6 +331,31 @@ class AccountService:
 
     async def positions_map(self, number: str) -> dict[str, Decimal]:
         return {p.symbol: p.quantity for p in self.held(number)}
+
+    async def risk_context(self, number: str, underlyings: Sequence[str] = ()) -> RiskContext:
+        """What the risk guard needs: balances, day P&L, holdings and earnings dates."""
+        balance = self.balances(number) or await self.refresh_balances(number)
+        held = self.held(number)
+        contracts: dict[str, Decimal] = defaultdict(Decimal)
+        for p in held:
+            # Options count contracts; stock counts 100-share lots.
+            contracts[p.underlying] += abs(p.quantity) if p.option else abs(p.quantity) / 100
+        wanted = sorted({p.underlying for p in held} | set(underlyings) | {k[0] for k in self._chains})
+        earnings: dict[str, date | None] = {}
+        try:
+            for symbol, info in (await self.metrics(wanted)).items():
+                earnings[symbol] = info.earnings.expected_report_date if info.earnings else None
+        except ServiceError:
+            pass  # unknown earnings: the blackout rule cannot apply, the others still do
+        return RiskContext(
+            account=number,
+            net_liq=balance.net_liquidating_value,
+            derivative_buying_power=balance.derivative_buying_power,
+            day_pnl=Decimal(str(round(self.day_pnl(number), 2))),
+            today=self.today(),
+            contracts_by_underlying=dict(contracts),
+            earnings=earnings,
+        )
 
     # ------------------------------------------------------------------ history
 

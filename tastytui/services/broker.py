@@ -122,6 +122,11 @@ class Broker:
                 self.health.update(auth_problem=message, rest=LinkState.DOWN)
                 raise AuthError(message) from None
             raise AuthError(f"login failed: {text.strip()}") from None
+        except BrokerUnavailable as exc:
+            self.health.update(rest=LinkState.DOWN)
+            raise BrokerUnavailable(
+                f"could not reach {self.endpoint.api_url}: {exc}", exc.status
+            ) from None
         except ServiceError:
             self.health.update(rest=LinkState.DOWN)
             raise

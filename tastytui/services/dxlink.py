@@ -370,8 +370,11 @@ class DxLinkClient:
         OCC option symbols are accepted and subscribed by their streamer symbol.  The wire sees
         an ``add`` only for the first holder; changes are flushed in batches by :meth:`run`.
         """
+        keys = self._keys(kinds, symbols)
+        if not keys:
+            return
         held = self._owners.setdefault(owner, set())
-        for key in self._keys(kinds, symbols):
+        for key in keys:
             if key not in held:
                 held.add(key)
                 self._ref(key)
@@ -560,13 +563,19 @@ class DxLinkClient:
                         tasks.append(asyncio.create_task(self._keepalive(ws, protocol)))
                         tasks.append(asyncio.create_task(self._flusher(ws, protocol)))
                     if protocol.channel_open != self._ready.is_set():
-                        self._on_channel(protocol.channel_open)
+                        self._on_channel(protocol.channel_open, first=opened_at is None)
                         if opened_at is None:
                             opened_at = loop.time()
                     if not self._healthy and opened_at is not None:
                         # Data flowed, or a quiet link stayed up past the watchdog: it works.
                         since = loop.time() - opened_at
                         self._healthy = protocol.got_data or since > self.watchdog
+            except (SessionEnded, asyncio.CancelledError) as ended:
+                # Our decision, not a crash: close normally (leaving with an exception would
+                # send 1011 "internal error"); a dead server gets close_timeout, then an abort.
+                going_away = isinstance(ended, asyncio.CancelledError)
+                await ws.close(1001 if going_away else 1000)
+                raise
             finally:
                 for task in tasks:
                     task.cancel()
@@ -583,11 +592,12 @@ class DxLinkClient:
             return SessionEnded(f"the feed channel did not open within {self.auth_timeout:g} s")
         return SessionEnded(f"watchdog: nothing received for {self.watchdog:g} s")
 
-    def _on_channel(self, is_open: bool) -> None:
+    def _on_channel(self, is_open: bool, *, first: bool) -> None:
         if is_open:
-            self._sessions += 1
-            if self._sessions > 1:
-                self.reconnects += 1
+            if first:  # the first open of a connection (a reopened channel is not a reconnect)
+                self._sessions += 1
+                if self._sessions > 1:
+                    self.reconnects += 1
             self._ready.set()
             self._wake.set()  # resubscribe everything on the new channel
             self.health.update(dxlink=LinkState.UP)

@@ -170,8 +170,10 @@ class FillTracker:
         *,
         schedule: Schedule = poll_interval,
         sleep: Sleep = asyncio.sleep,
+        profile: str | None = None,
     ) -> None:
         self.broker = broker
+        self.profile = profile or broker.endpoint.profile
         self.journal = journal
         self.events = events
         self.clock = clock
@@ -180,10 +182,6 @@ class FillTracker:
         self._tracked: dict[int, TrackedOrder] = {}
         self._done: set[int] = set()
         self._wake = asyncio.Event()
-
-    @property
-    def profile(self) -> str:
-        return self.broker.endpoint.profile
 
     # ------------------------------------------------------------------ state
 
@@ -366,7 +364,10 @@ class FillTracker:
         now = self.clock.monotonic()
         due = [t.order_id for t in self._tracked.values() if t.next_poll <= now]
         for order_id in due:
-            await self.poll(order_id)
+            try:
+                await self.poll(order_id)
+            except Exception:  # a bug in one poll must not stop tracking every order
+                log.exception("polling order %s failed", order_id)
         return len(due)
 
     async def run_polling(self) -> None:

@@ -545,6 +545,10 @@ class Journal:
         """Intents whose outcome is not known: SENT (no answer yet) or UNKNOWN (answer lost)."""
         return self._in_states((JournalState.SENT, JournalState.UNKNOWN), profile)
 
+    def interrupted(self, profile: str | None = None) -> list[JournalEntry]:
+        """Intents still in INTENT: the process stopped before their POST left (never sent)."""
+        return self._in_states((JournalState.INTENT,), profile)
+
     def working(self, profile: str | None = None) -> list[JournalEntry]:
         """Orders the broker accepted that have not ended."""
         return self._in_states((JournalState.ACCEPTED, JournalState.WORKING), profile)

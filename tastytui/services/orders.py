@@ -249,7 +249,8 @@ def describe_review(review: Review) -> list[str]:
     if review.fees is not None:
         costs.append(f"fees {money(review.fees)}")
     if costs:
-        lines.append(" · ".join(costs).capitalize())
+        text = " · ".join(costs)
+        lines.append(text[:1].upper() + text[1:])
     if review.payoff is not None:
         payoff = review.payoff
         profit = "unlimited" if payoff.max_profit is None else money(payoff.max_profit)
@@ -378,7 +379,7 @@ class OrderService:
         self.events = events
         self.clock = clock
         self.profile = profile
-        self.fills = fills or FillTracker(broker, journal, events, clock)
+        self.fills = fills or FillTracker(broker, journal, events, clock, profile=profile)
         self.max_review_age = max_review_age
         self.resolve_delays = tuple(resolve_delays)
         self._sleep = sleep
@@ -389,6 +390,7 @@ class OrderService:
 
     async def _place(self, sdk: Account, order: LimitOrder | MarketOrder) -> PlacedOrder:
         """ONE live POST of the whole (multi-leg) order."""
+        # Two calls so the type checker picks the SDK's overload for each order class.
         if isinstance(order, LimitOrder):
             return (await sdk.place_order(self.broker.session, order, dry_run=False)).order
         return (await sdk.place_order(self.broker.session, order, dry_run=False)).order
@@ -433,7 +435,9 @@ class OrderService:
         has_option = any(leg.instrument_type is InstrumentType.EQUITY_OPTION for leg in ticket.legs)
         chain = await self.context.chain(underlying) if has_option else None
         schedule = await self.context.tick_schedule(underlying) if has_option else STOCK
-        positions = await self.context.positions_map(account)
+        # Held positions only matter for closing legs (validation checks them against holdings).
+        closing = any(not leg.action.is_opening for leg in ticket.legs)
+        positions = await self.context.positions_map(account) if closing else None
         lookup = chain.contains if chain is not None else None
 
         def check(candidate: Ticket) -> None:
@@ -532,6 +536,18 @@ class OrderService:
             f"resume when tastytrade answers again (next probe in {breaker.retry_in():.0f} s)."
         )
 
+    def _pre_post_checks(self, review: Review, intent: str) -> LimitOrder | MarketOrder:
+        """The last checks before the POST; returns the order to send."""
+        halted = self.broker.health.snapshot.orders_halted
+        if halted and review.ticket.is_opening:
+            raise OrderRefused(
+                f"Not sent — new orders are halted: {halted} (closing orders are still allowed)"
+            )
+        breaker = self._breaker_message()
+        if breaker is not None:
+            raise CircuitOpen(breaker)
+        return build_sdk_order(review.ticket, external_identifier=intent)
+
     async def send(self, review: Review, *, ticket: Ticket | None = None) -> SentOrder:
         """Send a reviewed order once (``ticket``: what the user confirmed, if the caller has it).
 
@@ -543,6 +559,11 @@ class OrderService:
         """
         self._check_sendable(review, ticket)
         self._sent_reviews.add(review.review_id)  # before any await: a double press sends once
+        try:
+            sdk = await self._account(review.account)
+        except BaseException:
+            self._sent_reviews.discard(review.review_id)  # nothing happened: may be retried
+            raise
         entry = self.journal.record_intent(
             profile=self.profile,
             account=review.account,
@@ -554,18 +575,14 @@ class OrderService:
             replaces_order_id=review.replaces,
         )
         intent = entry.intent_id
-        halted = self.broker.health.snapshot.orders_halted
-        if halted and review.ticket.is_opening:
-            why = f"new orders are halted: {halted}"
-            self.journal.mark_not_sent(intent, why)
-            raise OrderRefused(f"Not sent — {why} (closing orders are still allowed)")
-        breaker = self._breaker_message()
-        if breaker is not None:
-            self.journal.mark_not_sent(intent, breaker)
-            self.events.publish(Notice(Level.ERROR, breaker))
-            raise CircuitOpen(breaker)
-        order = build_sdk_order(review.ticket, external_identifier=intent)
-        sdk = await self._account(review.account)
+        try:
+            order = self._pre_post_checks(review, intent)
+        except BaseException as exc:
+            # Refused before the POST: the intent must not stay open.
+            self.journal.mark_not_sent(intent, str(exc) or type(exc).__name__)
+            if isinstance(exc, CircuitOpen):
+                self.events.publish(Notice(Level.ERROR, str(exc)))
+            raise
         self.journal.mark_sent(intent)
         try:
             if review.replaces is None:
@@ -700,10 +717,20 @@ class OrderService:
         """Resolve every SENT/UNKNOWN intent of this profile from the broker's orders.
 
         Found → recorded with its broker id and tracked (its fill is reported).  Not found and
-        older than ``grace`` seconds → NOT_SENT (it was never placed).  Returns one line per
-        intent for the reconciliation report.  Never sends anything.
+        older than ``grace`` seconds → NOT_SENT (it was never placed); so are intents whose
+        POST never left (still INTENT).  ``grace`` protects an order still in flight from
+        another tastytui on the same journal.  Returns one line per intent for the
+        reconciliation report.  Never sends anything.
         """
         lines: list[str] = []
+        for entry in self.journal.interrupted(self.profile):
+            # Stopped between writing the intent and sending it: nothing left the machine.
+            if (self.clock.now() - entry.created_at).total_seconds() >= grace:
+                self.journal.mark_not_sent(entry.intent_id, "interrupted before it was sent")
+                lines.append(
+                    f"{entry.description} ({entry.intent_id}): not placed (interrupted before "
+                    "it was sent)"
+                )
         for entry in self.journal.unresolved(self.profile):
             what = f"{entry.description} ({entry.intent_id})"
             try:

@@ -9,8 +9,9 @@ The decoder is the hot path.  A COMPACT payload is one flat list of ``len(fields
 events; for each ``(kind, fields)`` layout we compute once which positions we need (a
 :class:`_Plan`), then take every column with a C-level strided slice, validate a whole column at
 once (``sum`` raises on anything that is not a number and is not finite when a NaN slipped in)
-and fall back to a per-value check only for columns that fail.  Each event costs one slotted
-record and two attribute stores — no dicts, no pydantic.
+and fall back to a per-value check only for columns that fail.  Records are ``zip`` tuples of
+the columns stored with ``dict.update``: on the clean path no Python bytecode runs per event at
+all — no dicts per event, no pydantic.
 
 Values are plain ``float``/``int`` or ``None``: dxFeed's ``"NaN"``/``"Infinity"`` strings,
 JSON ``NaN`` and ``null`` all mean "no value" and become ``None``; anything else malformed is
@@ -20,21 +21,19 @@ by a newer one: stale data keeps showing, with its age, and is never blanked.
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from math import isfinite
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeVar
 
 from tastytui.domain.clock import Clock
 from tastytui.domain.symbols import SymbolError, occ_to_streamer
 
-log = logging.getLogger(__name__)
-
 Number = float | int  # ints stay ints (sizes, volumes, open interest); both format as numbers
 _NO_VALUE: Final = frozenset({"NaN", "Infinity", "-Infinity", "", "-NaN"})
+_BIG: Final = 1e300  # an int beyond this is garbage, not a size (and would not fit a float)
 
 # eventFlags bits of dxFeed indexed events (candles).
 _REMOVE_EVENT: Final = 0x2
@@ -42,10 +41,10 @@ _SNAPSHOT_BEGIN: Final = 0x4
 
 
 # --------------------------------------------------------------------------- records
-# Records are immutable named tuples (``__slots__ = ()``, C-level field getters), built in bulk
-# with ``tuple.__new__`` straight from the decoded columns; a newer event replaces the record,
-# so whoever holds one sees one consistent event.  ``at`` is the store clock's monotonic time
-# when the record arrived (the per-kind update time).
+# Records are immutable named tuples (``__slots__ = ()``, C-level field getters).  The decoder
+# stores the plain tuples ``zip`` builds from the columns; the store gives them their record type
+# on first read.  A newer event replaces the record, so whoever holds one sees one consistent
+# event.  ``at`` is the store clock's monotonic time when it arrived (the per-kind update time).
 
 
 class QuoteRec(NamedTuple):
@@ -198,7 +197,8 @@ _RECORDS: Final[dict[str, type[tuple[Any, ...]]]] = {
 }
 _TEXT_FIELDS: Final = frozenset({"description"})
 _PLAN_CACHE_LIMIT: Final = 512  # a hostile FULL-format stream could invent layouts forever
-_new_tuple: Final = tuple.__new__  # C-level record construction (skips NamedTuple's __new__)
+_new_tuple: Final = tuple.__new__  # types a zipped tuple as a record without NamedTuple's __new__
+R = TypeVar("R", bound=tuple[Any, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +210,6 @@ class _Plan:
     symbol_at: int
     #: (position in the event or None when the server did not send the field, is text)
     columns: tuple[tuple[int | None, bool], ...]
-    record: type[tuple[Any, ...]]
 
 
 @dataclass(slots=True)
@@ -242,13 +241,9 @@ class QuoteStore:
 
     def __init__(self, clock: Clock, *, candle_limit: int = 390) -> None:
         self._clock = clock
-        self._latest: dict[str, dict[str, Any]] = {kind: {} for kind in _RECORDS}
-        self._quotes: dict[str, QuoteRec] = self._latest["Quote"]
-        self._trades: dict[str, TradeRec] = self._latest["Trade"]
-        self._greeks: dict[str, GreeksRec] = self._latest["Greeks"]
-        self._summaries: dict[str, SummaryRec] = self._latest["Summary"]
-        self._profiles: dict[str, ProfileRec] = self._latest["Profile"]
-        self._theos: dict[str, TheoRec] = self._latest["TheoPrice"]
+        #: kind → symbol → latest record, stored as the plain tuple ``zip`` made and given its
+        #: record type on first read (reads are rare next to writes: type them lazily).
+        self._latest: dict[str, dict[str, tuple[Any, ...]]] = {kind: {} for kind in _RECORDS}
         self._updated: dict[str, float] = {}
         self._dirty: set[str] = set()
         self._candles: dict[str, CandleSeries] = {}
@@ -278,12 +273,12 @@ class QuoteStore:
         return SymbolData(
             symbol,
             updated,
-            self._quotes.get(symbol),
-            self._trades.get(symbol),
-            self._greeks.get(symbol),
-            self._summaries.get(symbol),
-            self._profiles.get(symbol),
-            self._theos.get(symbol),
+            self._read("Quote", QuoteRec, symbol),
+            self._read("Trade", TradeRec, symbol),
+            self._read("Greeks", GreeksRec, symbol),
+            self._read("Summary", SummaryRec, symbol),
+            self._read("Profile", ProfileRec, symbol),
+            self._read("TheoPrice", TheoRec, symbol),
         )
 
     def lookup(self, symbol: str) -> SymbolData | None:
@@ -294,22 +289,31 @@ class QuoteStore:
     # streamer or OCC symbols.
 
     def quote(self, symbol: str) -> QuoteRec | None:
-        return self._quotes.get(self.streamer_key(symbol))
+        return self._read("Quote", QuoteRec, self.streamer_key(symbol))
 
     def trade(self, symbol: str) -> TradeRec | None:
-        return self._trades.get(self.streamer_key(symbol))
+        return self._read("Trade", TradeRec, self.streamer_key(symbol))
 
     def greeks(self, symbol: str) -> GreeksRec | None:
-        return self._greeks.get(self.streamer_key(symbol))
+        return self._read("Greeks", GreeksRec, self.streamer_key(symbol))
 
     def summary(self, symbol: str) -> SummaryRec | None:
-        return self._summaries.get(self.streamer_key(symbol))
+        return self._read("Summary", SummaryRec, self.streamer_key(symbol))
 
     def profile(self, symbol: str) -> ProfileRec | None:
-        return self._profiles.get(self.streamer_key(symbol))
+        return self._read("Profile", ProfileRec, self.streamer_key(symbol))
 
     def theo(self, symbol: str) -> TheoRec | None:
-        return self._theos.get(self.streamer_key(symbol))
+        return self._read("TheoPrice", TheoRec, self.streamer_key(symbol))
+
+    def _read(self, kind: str, record: type[R], symbol: str) -> R | None:
+        table = self._latest[kind]
+        raw = table.get(symbol)
+        if raw is None or raw.__class__ is record:
+            return raw  # None, or already typed
+        typed: R = _new_tuple(record, raw)
+        table[symbol] = typed  # the next read of the same event is a plain lookup
+        return typed
 
     def streamer_key(self, symbol: str) -> str:
         """The streamer form of ``symbol``: OCC options are converted, anything else kept."""
@@ -352,10 +356,10 @@ class QuoteStore:
     def last(self, symbol: str) -> float | None:
         """The last trade price, else the day's close, else the previous close."""
         key = self.streamer_key(symbol)
-        trade = self._trades.get(key)
+        trade = self.trade(key)
         if trade is not None and trade.price is not None:
             return float(trade.price)
-        summary = self._summaries.get(key)
+        summary = self.summary(key)
         if summary is not None:
             for value in (summary.day_close, summary.prev_close):
                 if value is not None:
@@ -449,9 +453,9 @@ class QuoteStore:
             else [None] * count
             for at, text in plan.columns
         ]
-        # Three C-level passes: build the records, store them, stamp the symbols.  Within a
+        # Three C-level passes: zip the records, store them, stamp the symbols.  Within a
         # frame a later event of the same symbol wins, as it would one by one.
-        records = map(_new_tuple, repeat(plan.record), zip(*columns, repeat(now)))
+        records = zip(*columns, repeat(now))
         self._latest[plan.kind].update(zip(symbols, records, strict=True))
         self._updated.update(zip(symbols, repeat(now)))
         self._dirty.update(symbols)
@@ -473,7 +477,6 @@ class QuoteStore:
                 stride=len(fields),
                 symbol_at=position["eventSymbol"],
                 columns=tuple((position.get(name), name in _TEXT_FIELDS) for name in wanted),
-                record=_RECORDS.get(kind, CandleRec),
             )
         self._plans[(kind, fields)] = plan
         return plan
@@ -488,7 +491,9 @@ class QuoteStore:
             pass
         number = self._number
         return [
-            v if ((c := v.__class__) is float and v - v == 0.0) or c is int else number(v)
+            v
+            if ((c := v.__class__) is float and v - v == 0.0) or (c is int and -_BIG < v < _BIG)
+            else number(v)
             for v in column
         ]
 

@@ -65,8 +65,14 @@ def position_mark(market: MarketModel, position: Position) -> Decimal:
 
 
 def _margin_position(market: MarketModel, position: Position) -> MarginPosition:
-    option = parse_occ(position.symbol) if position.instrument_type is InstrumentType.EQUITY_OPTION else None
-    return MarginPosition(option, position.quantity, position_mark(market, position), position.multiplier)
+    option = (
+        parse_occ(position.symbol)
+        if position.instrument_type is InstrumentType.EQUITY_OPTION
+        else None
+    )
+    return MarginPosition(
+        option, position.quantity, position_mark(market, position), position.multiplier
+    )
 
 
 def requirement_for(

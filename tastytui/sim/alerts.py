@@ -99,7 +99,9 @@ def _handle(session: AlertSession, body: dict[str, Any], exchange: Exchange) -> 
         session.accounts.update(str(a) for a in requested)
         session.connected = True
         session.push(
-            _ack(request_id, action, value=requested, **{"web-socket-session-id": session.session_id})
+            _ack(
+                request_id, action, value=requested, **{"web-socket-session-id": session.session_id}
+            )
         )
         return
     if action in ("public-watchlists-subscribe", "quote-alerts-subscribe", "heartbeat"):

@@ -16,7 +16,6 @@ from tastytui.domain.clock import Clock
 from tastytui.sim.config import SimConfig
 from tastytui.sim.wire import JSON, ApiError
 
-
 #: How long an authorization code may wait before it is exchanged (production: minutes).
 CODE_LIFETIME = timedelta(minutes=10)
 

@@ -94,9 +94,11 @@ class SimControl:
         """Wipe the paper ledger and book the starting positions again."""
         from tastytui.sim.seed_book import seed_book
 
-        self.exchange.ledger.wipe()
-        seed_book(self.exchange.engine)
-        self.exchange.ledger.fresh = False
+        ledger = self.exchange.ledger
+        with ledger.atomic():  # never a wiped ledger without its starting book
+            ledger.wipe()
+            seed_book(self.exchange.engine)
+        ledger.fresh = False
 
     def close_position_silently(self, account: str, symbol: str) -> None:
         """Close a position at its mark and push nothing (a broker-side closure)."""

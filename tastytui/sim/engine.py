@@ -130,7 +130,9 @@ def _parse_delay(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    match = re.fullmatch(r"P(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(value))
+    match = re.fullmatch(
+        r"P(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?", str(value)
+    )
     if not match:
         raise _invalid(f"delay {value!r} is not an ISO-8601 duration")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
@@ -171,8 +173,12 @@ class Engine:
     def positions(self, number: str) -> list[Position]:
         return self.ledger.account_positions(number)
 
-    def valuation(self, account: Account, positions: Sequence[Position] | None = None,
-                  cash: Decimal | None = None) -> Valuation:
+    def valuation(
+        self,
+        account: Account,
+        positions: Sequence[Position] | None = None,
+        cash: Decimal | None = None,
+    ) -> Valuation:
         held = self.positions(account.number) if positions is None else positions
         return value_account(self.market, account, held, cash)
 
@@ -241,9 +247,7 @@ class Engine:
         now = self._now()
         behavior = body.get("behavior")
         if behavior is not None and behavior not in _BEHAVIORS:
-            raise _invalid(
-                f"behavior {behavior!r} must be one of {', '.join(sorted(_BEHAVIORS))}"
-            )
+            raise _invalid(f"behavior {behavior!r} must be one of {', '.join(sorted(_BEHAVIORS))}")
         return Order(
             id=0,
             account=account.number,
@@ -332,7 +336,9 @@ class Engine:
             else:
                 underlyings.add(leg.symbol)
         if len(underlyings) != 1:
-            raise _invalid(f"all legs must share one underlying (got {', '.join(sorted(underlyings))})")
+            raise _invalid(
+                f"all legs must share one underlying (got {', '.join(sorted(underlyings))})"
+            )
         underlying = underlyings.pop()
         spec = self.market.spec(underlying)
         kind = InstrumentType.INDEX if spec is not None and spec.is_index else InstrumentType.EQUITY
@@ -342,7 +348,7 @@ class Engine:
 
     def unit_multiplier(self, order: Order) -> int:
         """Dollars per 1.00 of order price per unit: 100 with any option leg, else 1."""
-        return 100 if any(l.instrument_type is InstrumentType.EQUITY_OPTION for l in order.legs) else 1
+        return 100 if _has_option(order) else 1
 
     def _leg_multiplier(self, leg: OrderLeg) -> int:
         return 100 if leg.instrument_type is InstrumentType.EQUITY_OPTION else 1
@@ -364,7 +370,7 @@ class Engine:
         return natural, mid, quotes
 
     def tick_schedule(self, order: Order) -> TickSchedule:
-        if any(l.instrument_type is InstrumentType.EQUITY_OPTION for l in order.legs):
+        if _has_option(order):
             return self.market.tick_schedule(order.underlying)
         return STOCK
 
@@ -376,27 +382,51 @@ class Engine:
             qty = leg.quantity / order.size * units
             if leg.instrument_type is InstrumentType.EQUITY_OPTION:
                 root = parse_occ(leg.symbol).root
-                commission = min(_OPTION_COMMISSION * qty, _OPTION_COMMISSION_CAP) if leg.action.is_opening else Decimal(0)
+                commission = (
+                    min(_OPTION_COMMISSION * qty, _OPTION_COMMISSION_CAP)
+                    if leg.action.is_opening
+                    else Decimal(0)
+                )
                 index = _INDEX_OPTION_FEE * qty if root in _INDEX_ROOTS else Decimal(0)
-                out.append(Fees(commission, _OPTION_CLEARING * qty, _OPTION_REGULATORY * qty, index))
+                out.append(
+                    Fees(commission, _OPTION_CLEARING * qty, _OPTION_REGULATORY * qty, index)
+                )
             else:
                 notional = qty * self.leg_quote(leg.instrument_type, leg.symbol).mid
-                regulatory = money(_SEC_FEE_RATE * notional) if not leg.action.is_buy else Decimal(0)
+                regulatory = (
+                    money(_SEC_FEE_RATE * notional) if not leg.action.is_buy else Decimal(0)
+                )
                 out.append(Fees(Decimal(0), money(_EQUITY_CLEARING * qty), regulatory, Decimal(0)))
         return out
 
     # ================================================================ what-if
 
-    def _apply(self, book: dict[str, Position], account: str, leg: OrderLeg, qty: Decimal,
-               price: Decimal, when: datetime) -> tuple[Position, Decimal]:
+    def _apply(
+        self,
+        book: dict[str, Position],
+        account: str,
+        leg: OrderLeg,
+        qty: Decimal,
+        price: Decimal,
+        when: datetime,
+    ) -> tuple[Position, Decimal]:
         """Apply a fill of ``qty`` (positive) to a copy-on-write book; returns realized P&L."""
         existing = book.get(leg.symbol)
         delta = qty * leg.action.sign
         mult = self._leg_multiplier(leg)
         if existing is None:
             underlying = self._underlying([leg])[0]
-            existing = Position(account, leg.symbol, leg.instrument_type, underlying, Decimal(0),
-                                Decimal(0), mult, when, when)
+            existing = Position(
+                account,
+                leg.symbol,
+                leg.instrument_type,
+                underlying,
+                Decimal(0),
+                Decimal(0),
+                mult,
+                when,
+                when,
+            )
         position = replace(existing)
         old = position.quantity
         new = old + delta
@@ -435,7 +465,7 @@ class Engine:
 
     def _leg_prices(self, order: Order, net_price: Decimal) -> list[Decimal]:
         """Per-leg fill prices that add up exactly to the order's net price."""
-        natural, mid, quotes = self.nets(order)
+        _, _, quotes = self.nets(order)
         prices = [q.mid.quantize(CENT, rounding=ROUND_HALF_UP) for q in quotes]
         weights = [self._weight(order, leg) for leg in order.legs]
         for _ in range(2):
@@ -446,7 +476,9 @@ class Engine:
             # Push the residual onto the leg with the largest weight×price (room to move).
             i = max(range(len(prices)), key=lambda k: (abs(weights[k]), prices[k]))
             adjusted = prices[i] + diff / weights[i]
-            prices[i] = max(Decimal("0.0001"), adjusted.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
+            prices[i] = max(
+                Decimal("0.0001"), adjusted.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+            )
         return prices
 
     def buying_power_effect(self, order: Order) -> tuple[JSON, Valuation, Valuation]:
@@ -484,7 +516,9 @@ class Engine:
 
     # ================================================================ checks
 
-    def _business_checks(self, order: Order) -> tuple[list[tuple[str, str]], list[tuple[str, str]], JSON]:
+    def _business_checks(
+        self, order: Order
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], JSON]:
         """(errors, warnings, buying-power-effect) for an order as it would be placed."""
         errors: list[tuple[str, str]] = []
         warnings: list[tuple[str, str]] = []
@@ -495,50 +529,77 @@ class Engine:
                 low = schedule.round(abs(order.price), how=Rounding.DOWN)
                 high = schedule.round(abs(order.price), how=Rounding.UP)
                 tick = schedule.increment_at(abs(order.price))
-                errors.append((
-                    "invalid_price_increment",
-                    f"Price {abs(order.price)} is not a valid increment: this instrument trades "
-                    f"in {tick} steps here (try {low} or {high})",
-                ))
+                errors.append(
+                    (
+                        "invalid_price_increment",
+                        f"Price {abs(order.price)} is not a valid increment: this instrument "
+                        f"trades in {tick} steps here (try {low} or {high})",
+                    )
+                )
         if not self.x.is_market_open() and (
             order.order_type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC
         ):
-            errors.append(("market_closed", "The market is closed: market and IOC orders "
-                           "cannot be accepted until the next session"))
+            errors.append(
+                (
+                    "market_closed",
+                    "The market is closed: market and IOC orders "
+                    "cannot be accepted until the next session",
+                )
+            )
         held = {p.symbol: p.quantity for p in self.positions(order.account)}
         for leg in order.legs:
             have = held.get(leg.symbol, Decimal(0))
             if not leg.action.is_opening:
                 needs_long = not leg.action.is_buy
-                if (needs_long and have < leg.quantity) or (not needs_long and -have < leg.quantity):
-                    errors.append((
-                        "invalid_position_effect",
-                        f"{leg.action.value} {leg.quantity} {leg.symbol.strip()}: the account holds "
-                        f"{have} — a closing order cannot exceed the position",
-                    ))
-            if (not account.margin and leg.instrument_type is InstrumentType.EQUITY
-                    and leg.action is OrderAction.SELL_TO_OPEN):
+                if (needs_long and have < leg.quantity) or (
+                    not needs_long and -have < leg.quantity
+                ):
+                    errors.append(
+                        (
+                            "invalid_position_effect",
+                            f"{leg.action.value} {leg.quantity} {leg.symbol.strip()}: the account "
+                            f"holds {have} — a closing order cannot exceed the position",
+                        )
+                    )
+            if (
+                not account.margin
+                and leg.instrument_type is InstrumentType.EQUITY
+                and leg.action is OrderAction.SELL_TO_OPEN
+            ):
                 errors.append(("cash_account_short", "Short selling needs a margin account"))
-        if order.time_in_force is TimeInForce.GTD and order.gtc_date is not None and order.gtc_date < self.market.today():
+        if (
+            order.time_in_force is TimeInForce.GTD
+            and order.gtc_date is not None
+            and order.gtc_date < self.market.today()
+        ):
             errors.append(("invalid_gtc_date", "gtc-date is in the past"))
         effect, before, after = self.buying_power_effect(order)
         if after.requirement >= Decimal("1e12"):
-            errors.append(("option_level_restriction",
-                           "This account's option level does not allow this position "
-                           "(naked calls need a margin account)"))
+            errors.append(
+                (
+                    "option_level_restriction",
+                    "This account's option level does not allow this position "
+                    "(naked calls need a margin account)",
+                )
+            )
         elif after.derivative_buying_power <= 0 and after.requirement > before.requirement:
             need = money(after.requirement - before.requirement)
-            errors.append((
-                "insufficient_buying_power",
-                f"This order needs ${need} of buying power; "
-                f"${money(before.derivative_buying_power)} is available",
-            ))
+            errors.append(
+                (
+                    "insufficient_buying_power",
+                    f"This order needs ${need} of buying power; "
+                    f"${money(before.derivative_buying_power)} is available",
+                )
+            )
         _, mid, _ = self.nets(order)
         if order.price is not None and order.price > mid + abs(mid) / 4 + Decimal("0.10"):
-            warnings.append((
-                "price_far_from_market",
-                f"The limit {abs(order.price)} is far from the mid {abs(mid):.2f}: it may not fill",
-            ))
+            warnings.append(
+                (
+                    "price_far_from_market",
+                    f"The limit {abs(order.price)} is far from the mid {abs(mid):.2f}: "
+                    "it may not fill",
+                )
+            )
         return errors, warnings, effect
 
     # ================================================================ actions
@@ -565,8 +626,9 @@ class Engine:
         order = self.parse(account, body)
         errors, warnings, effect = self._business_checks(order)
         if errors:
-            raise ApiError(422, "preflight_check_failure", "One or more preflight checks failed",
-                           errors=errors)
+            raise ApiError(
+                422, "preflight_check_failure", "One or more preflight checks failed", errors=errors
+            )
         order.id = self.ledger.next_order_id()
         self.ledger.save_order(order)
         self._notify_order(order)
@@ -583,13 +645,17 @@ class Engine:
         account = self.account(number)
         old = self._order(number, order_id)
         if old.status.is_terminal:
-            raise ApiError(422, "order_not_editable",
-                           f"Order {order_id} is {old.status.value} and can no longer be replaced")
+            raise ApiError(
+                422,
+                "order_not_editable",
+                f"Order {order_id} is {old.status.value} and can no longer be replaced",
+            )
         new = self.parse(account, body, legs_from=old)
         errors, _, _ = self._business_checks(new)
         if errors:
-            raise ApiError(422, "preflight_check_failure", "One or more preflight checks failed",
-                           errors=errors)
+            raise ApiError(
+                422, "preflight_check_failure", "One or more preflight checks failed", errors=errors
+            )
         new.id = self.ledger.next_order_id()
         new.replaces_order_id = old.id
         new.external_identifier = new.external_identifier or old.external_identifier
@@ -603,8 +669,11 @@ class Engine:
     def cancel(self, number: str, order_id: int) -> Order:
         order = self._order(number, order_id)
         if order.status.is_terminal:
-            raise ApiError(422, "order_not_cancellable",
-                           f"Order {order_id} is {order.status.value} and cannot be cancelled")
+            raise ApiError(
+                422,
+                "order_not_cancellable",
+                f"Order {order_id} is {order.status.value} and cannot be cancelled",
+            )
         self._set_status(order, OrderStatus.CANCELLED)
         return order
 
@@ -660,11 +729,16 @@ class Engine:
 
     def notify_position(self, position: Position) -> None:
         mark = to_decimal(self.market.mark(position.symbol)) if position.quantity else None
-        self.x.publish(position.account, "CurrentPosition", position_json(self.market, position, mark))
+        self.x.publish(
+            position.account, "CurrentPosition", position_json(self.market, position, mark)
+        )
 
     def notify_balance(self, account: Account) -> None:
-        self.x.publish(account.number, "AccountBalance",
-                       balance_json(account, self.valuation(account), self._now()))
+        self.x.publish(
+            account.number,
+            "AccountBalance",
+            balance_json(account, self.valuation(account), self._now()),
+        )
 
     # ================================================================ fills
 
@@ -771,29 +845,31 @@ class Engine:
             value = money(-leg.action.sign * price * qty * mult)
             net = value - money(fee.total)
             cash_delta += net
-            txns.append(Transaction(
-                id=next_txn + i,
-                account=order.account,
-                transaction_type="Trade",
-                transaction_sub_type=leg.action.value,
-                description=_describe(leg, qty, price),
-                executed_at=now,
-                transaction_date=now.astimezone(NEW_YORK).date(),
-                value=value,
-                net_value=net,
-                symbol=leg.symbol,
-                instrument_type=leg.instrument_type,
-                underlying=order.underlying,
-                action=leg.action,
-                quantity=qty,
-                price=price,
-                commission=-money(fee.commission),
-                clearing_fees=-money(fee.clearing),
-                regulatory_fees=-money(fee.regulatory),
-                proprietary_index_option_fees=-money(fee.index),
-                order_id=order.id,
-                leg_count=len(order.legs),
-            ))
+            txns.append(
+                Transaction(
+                    id=next_txn + i,
+                    account=order.account,
+                    transaction_type="Trade",
+                    transaction_sub_type=leg.action.value,
+                    description=_describe(leg, qty, price),
+                    executed_at=now,
+                    transaction_date=now.astimezone(NEW_YORK).date(),
+                    value=value,
+                    net_value=net,
+                    symbol=leg.symbol,
+                    instrument_type=leg.instrument_type,
+                    underlying=order.underlying,
+                    action=leg.action,
+                    quantity=qty,
+                    price=price,
+                    commission=-money(fee.commission),
+                    clearing_fees=-money(fee.clearing),
+                    regulatory_fees=-money(fee.regulatory),
+                    proprietary_index_option_fees=-money(fee.index),
+                    order_id=order.id,
+                    leg_count=len(order.legs),
+                )
+            )
         order.filled_units += units
         account.cash += cash_delta
         if order.remaining_units == 0:
@@ -842,7 +918,9 @@ class Engine:
         if self._last_net_liq is None or now - self._last_net_liq >= _NET_LIQ_SAMPLE:
             self._last_net_liq = now
             for account in self.ledger.accounts.values():
-                self.ledger.record_net_liq(account.number, now, money(self.valuation(account).net_liq))
+                self.ledger.record_net_liq(
+                    account.number, now, money(self.valuation(account).net_liq)
+                )
 
     def _session_over(self, day: date, now: datetime) -> bool:
         session = self.x.calendar.session(day)
@@ -860,9 +938,11 @@ class Engine:
             elif order.time_in_force is TimeInForce.GTD and order.gtc_date is not None:
                 expired = self._session_over(order.gtc_date, now)
             for leg in order.legs:
-                if leg.instrument_type is InstrumentType.EQUITY_OPTION:
-                    if self.market.expiry_instant(parse_occ(leg.symbol)) <= now:
-                        expired = True
+                if (
+                    leg.instrument_type is InstrumentType.EQUITY_OPTION
+                    and self.market.expiry_instant(parse_occ(leg.symbol)) <= now
+                ):
+                    expired = True
             if expired:
                 self._set_status(order, OrderStatus.EXPIRED)
 
@@ -877,9 +957,15 @@ class Engine:
                     continue
                 self._settle(self.ledger.accounts[number], position, option, now)
 
-    def _settle(self, account: Account, position: Position, option: OptionSymbol, now: datetime) -> None:
+    def _settle(
+        self, account: Account, position: Position, option: OptionSymbol, now: datetime
+    ) -> None:
         spot = to_decimal(self.market.spot(position.underlying), 2)
-        intrinsic = max(Decimal(0), spot - option.strike) if option.is_call else max(Decimal(0), option.strike - spot)
+        intrinsic = (
+            max(Decimal(0), spot - option.strike)
+            if option.is_call
+            else max(Decimal(0), option.strike - spot)
+        )
         qty = position.quantity
         txn_id = self.ledger.next_transaction_id()
         txns: list[Transaction] = []
@@ -889,7 +975,11 @@ class Engine:
         spec = self.market.underlying_of_root(option.root)
         cash_settled = spec is not None and spec.is_index
         if intrinsic == 0:
-            sub, desc, value = "Expiration", f"Removal of {abs(qty)} {option.occ.strip()} due to expiration", Decimal(0)
+            sub, desc, value = (
+                "Expiration",
+                f"Removal of {abs(qty)} {option.occ.strip()} due to expiration",
+                Decimal(0),
+            )
         elif cash_settled:
             value = money(intrinsic * qty * position.multiplier)
             sub = "Cash Settled Exercise" if qty > 0 else "Cash Settled Assignment"
@@ -904,25 +994,52 @@ class Engine:
             cash_delta -= money(shares * option.strike)
             stock_book = {p.symbol: p for p in self.positions(account.number)}
             action = OrderAction.BUY_TO_OPEN if shares > 0 else OrderAction.SELL_TO_OPEN
-            stock_leg = OrderLeg(InstrumentType.EQUITY, position.underlying, action, abs(shares), Decimal(0))
-            stock, _ = self._apply(stock_book, account.number, stock_leg, abs(shares), option.strike, now)
+            stock_leg = OrderLeg(
+                InstrumentType.EQUITY, position.underlying, action, abs(shares), Decimal(0)
+            )
+            stock, _ = self._apply(
+                stock_book, account.number, stock_leg, abs(shares), option.strike, now
+            )
             changed.append(stock)
-            txns.append(Transaction(
-                id=txn_id + 1, account=account.number, transaction_type="Receive Deliver",
-                transaction_sub_type="Buy to Open" if shares > 0 else "Sell to Open",
-                description=f"{'Bought' if shares > 0 else 'Sold'} {abs(shares)} {position.underlying} @ {option.strike} ({sub.lower()})",
-                executed_at=now, transaction_date=today, value=money(-shares * option.strike),
-                net_value=money(-shares * option.strike), symbol=position.underlying,
-                instrument_type=InstrumentType.EQUITY, underlying=position.underlying,
-                quantity=abs(shares), price=option.strike,
-            ))
-        txns.append(Transaction(
-            id=txn_id, account=account.number, transaction_type="Receive Deliver",
-            transaction_sub_type=sub, description=desc, executed_at=now, transaction_date=today,
-            value=value, net_value=value, symbol=position.symbol,
-            instrument_type=InstrumentType.EQUITY_OPTION, underlying=position.underlying,
-            quantity=abs(qty), price=intrinsic,
-        ))
+            txns.append(
+                Transaction(
+                    id=txn_id + 1,
+                    account=account.number,
+                    transaction_type="Receive Deliver",
+                    transaction_sub_type="Buy to Open" if shares > 0 else "Sell to Open",
+                    description=(
+                        f"{'Bought' if shares > 0 else 'Sold'} {abs(shares)} "
+                        f"{position.underlying} @ {option.strike} ({sub.lower()})"
+                    ),
+                    executed_at=now,
+                    transaction_date=today,
+                    value=money(-shares * option.strike),
+                    net_value=money(-shares * option.strike),
+                    symbol=position.underlying,
+                    instrument_type=InstrumentType.EQUITY,
+                    underlying=position.underlying,
+                    quantity=abs(shares),
+                    price=option.strike,
+                )
+            )
+        txns.append(
+            Transaction(
+                id=txn_id,
+                account=account.number,
+                transaction_type="Receive Deliver",
+                transaction_sub_type=sub,
+                description=desc,
+                executed_at=now,
+                transaction_date=today,
+                value=value,
+                net_value=value,
+                symbol=position.symbol,
+                instrument_type=InstrumentType.EQUITY_OPTION,
+                underlying=position.underlying,
+                quantity=abs(qty),
+                price=intrinsic,
+            )
+        )
         closed = replace(position, quantity=Decimal(0), updated_at=now)
         changed.append(closed)
         account.cash += cash_delta
@@ -974,11 +1091,17 @@ class Engine:
         return position
 
 
+def _has_option(order: Order) -> bool:
+    return any(leg.instrument_type is InstrumentType.EQUITY_OPTION for leg in order.legs)
+
+
 def _describe(leg: OrderLeg, qty: Decimal, price: Decimal) -> str:
     verb = "Bought" if leg.action.is_buy else "Sold"
     if leg.instrument_type is InstrumentType.EQUITY_OPTION:
         option = parse_occ(leg.symbol)
         kind = "Call" if option.is_call else "Put"
-        return (f"{verb} {qty} {option.root} {option.expiration:%m/%d/%y} {kind} "
-                f"{option.strike:.2f} @ {price:.2f}")
+        return (
+            f"{verb} {qty} {option.root} {option.expiration:%m/%d/%y} {kind} "
+            f"{option.strike:.2f} @ {price:.2f}"
+        )
     return f"{verb} {qty} {leg.symbol} @ {price:.2f}"

@@ -238,10 +238,8 @@ class Ledger:
         self.db = sqlite3.connect(path or ":memory:", isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self.db.executescript(_SCHEMA)
-        stored_seed = self.meta("seed")
-        #: True when this ledger was just created and must be seeded with a starting book.
-        self.fresh = stored_seed is None
-        if stored_seed is None:
+        self._depth = 0  # nesting of atomic() blocks
+        if self.meta("seed") is None:
             self.set_meta("seed", str(seed))
             self.set_meta("schema", str(SCHEMA_VERSION))
         self.accounts: dict[str, Account] = {}
@@ -249,6 +247,9 @@ class Ledger:
         self.orders: dict[int, Order] = {}
         self.transactions: dict[int, Transaction] = {}
         self._load()
+        #: True when the ledger holds no accounts and must be seeded with a starting book.
+        #: (The starting book is written in one transaction, so it is all there or absent.)
+        self.fresh = not self.accounts
 
     # ------------------------------------------------------------------ meta
 
@@ -371,17 +372,28 @@ class Ledger:
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        """``with ledger.atomic(): ...`` writes everything inside or nothing (one SQLite
-        transaction; the connection is otherwise in autocommit mode)."""
-        self.begin()
+        """``with ledger.atomic(): ...`` writes everything inside or nothing.
+
+        The connection is otherwise in autocommit mode; the outermost block is one SQLite
+        transaction and nested blocks are savepoints.  On failure the in-memory working copy
+        (which callers mutate before writing) is reloaded from the database.
+        """
+        savepoint = f"sp{self._depth}"
+        self.db.execute("BEGIN" if self._depth == 0 else f"SAVEPOINT {savepoint}")
+        self._depth += 1
         try:
             yield
         except BaseException:
-            self.rollback()
-            # Callers mutate the working copy before writing it: put it back as stored.
+            self._depth -= 1
+            if self._depth == 0:
+                self.db.execute("ROLLBACK")
+            else:
+                self.db.execute(f"ROLLBACK TO {savepoint}")
+                self.db.execute(f"RELEASE {savepoint}")
             self.reload()
             raise
-        self.commit()
+        self._depth -= 1
+        self.db.execute("COMMIT" if self._depth == 0 else f"RELEASE {savepoint}")
 
     def reload(self) -> None:
         """Rebuild the in-memory working copy from SQLite."""
@@ -390,15 +402,6 @@ class Ledger:
         self.orders.clear()
         self.transactions.clear()
         self._load()
-
-    def begin(self) -> None:
-        self.db.execute("BEGIN")
-
-    def commit(self) -> None:
-        self.db.execute("COMMIT")
-
-    def rollback(self) -> None:
-        self.db.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ reset
 
@@ -410,7 +413,7 @@ class Ledger:
         }
         with self.atomic():
             for table in ("accounts", "positions", "orders", "transactions", "netliq"):
-                self.db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+                self.db.execute(f"DELETE FROM {table}")  # fixed table names
             self.db.execute("DELETE FROM meta WHERE key NOT IN ('seed', 'schema')")
             for key, value in floors.items():
                 self.set_meta(key, str(value))

@@ -6,16 +6,21 @@ import asyncio
 import contextlib
 import json
 import os
+import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
+from typing import IO
 
 from tastytui.sim.config import SimConfig
 from tastytui.sim.server import SimServer
 
 
-async def serve_forever(config: SimConfig, *, reset: bool = False, announce_json: bool = False) -> None:
+async def serve_forever(
+    config: SimConfig, *, reset: bool = False, announce_json: bool = False
+) -> None:
     """Run until SIGINT/SIGTERM; prints the base URL (or a JSON line) once listening."""
     server = SimServer(config)
     if reset:
@@ -46,29 +51,52 @@ class SimProcess:
 
     process: subprocess.Popen[str]
     base_url: str
+    #: The child's stderr, kept in a file: a pipe nobody drains would block it once full.
+    errors: IO[str] | None = None
 
     @classmethod
-    def start(cls, *, seed: int = 1, state: str | None = None, timeout: float = 30.0,
-              extra: list[str] | None = None) -> SimProcess:
-        args = [sys.executable, "-m", "tastytui", "sim", "--port", "0", "--seed", str(seed),
-                "--announce-json"]
+    def start(
+        cls,
+        *,
+        seed: int = 1,
+        state: str | None = None,
+        timeout: float = 30.0,
+        extra: list[str] | None = None,
+    ) -> SimProcess:
+        """Start ``tastytui sim`` and wait (at most ``timeout`` seconds) for its base URL.
+
+        Raises RuntimeError with the child's own complaint when it does not come up.
+        """
+        args = [sys.executable, "-m", "tastytui", "sim", "--port", "0", "--seed", str(seed)]
+        args.append("--announce-json")
         if state:
             args += ["--state", state]
         args += extra or []
+        # Lives as long as the child (closed by stop()), so no ``with`` block.
+        errors = tempfile.TemporaryFile(mode="w+t")  # noqa: SIM115
         process = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            args,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
             start_new_session=True,  # a Ctrl-C in the console must not kill it mid-write
         )
         assert process.stdout is not None
-        line = process.stdout.readline()
+        line = _read_line(process.stdout, timeout)
         try:
-            base_url = json.loads(line)["base_url"]
-        except (json.JSONDecodeError, KeyError) as exc:
+            base_url = str(json.loads(line)["base_url"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
             process.kill()
-            raise RuntimeError(f"the simulator did not start (said {line!r})") from exc
-        return cls(process, base_url)
+            process.wait()
+            errors.seek(0)
+            said = errors.read().strip().splitlines()
+            errors.close()
+            reason = said[-1] if said else (repr(line) if line else f"nothing in {timeout:g} s")
+            raise RuntimeError(f"the simulator did not start: {reason}") from exc
+        return cls(process, base_url, errors)
 
     def stop(self, timeout: float = 5.0) -> None:
+        """SIGTERM (a clean shutdown that saves the ledger), then SIGKILL after ``timeout``."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -76,3 +104,17 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+        if self.errors is not None:
+            self.errors.close()
+            self.errors = None
+
+
+def _read_line(stream: IO[str], timeout: float) -> str:
+    """One line from a child's stdout, or "" when none arrives within ``timeout``."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            return ""
+    return stream.readline()

@@ -88,7 +88,9 @@ def register(router: Router, exchange: Exchange) -> None:
             snapshot["snapshot-date"] = local.date().isoformat()
             rows.append(snapshot)
         rows.reverse()
-        return paginated(rows, query_int(request, "per-page", 250), query_int(request, "page-offset", 0))
+        return paginated(
+            rows, query_int(request, "per-page", 250), query_int(request, "page-offset", 0)
+        )
 
     async def positions(request: web.Request, params: Params) -> web.StreamResponse:
         account = engine.account(params["account"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import stat
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +26,7 @@ from tastytui.services.journal import (
 
 START = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 S = JournalState
+D = Decimal
 
 
 def vertical(price: str = "1.25") -> Ticket:
@@ -66,9 +68,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def journal(tmp_path: Path, clock: ManualClock) -> Journal:
+def journal(tmp_path: Path, clock: ManualClock) -> Iterator[Journal]:
     with Journal(tmp_path / "journal.sqlite3", clock=clock) as j:
-        yield j  # type: ignore[misc]
+        yield j
 
 
 def test_default_file_lives_in_a_private_data_dir(
@@ -139,7 +141,7 @@ def test_pipeline_states_and_events_in_order(journal: Journal, clock: ManualCloc
     entry = journal.by_intent(intent)
     assert entry is not None
     assert entry.state is S.FILLED
-    assert (entry.broker_id, entry.broker_status, entry.filled_quantity) == (4242, "Filled", 2)
+    assert (entry.broker_id, entry.broker_status, entry.filled_quantity) == (4242, "Filled", D(2))
     assert journal.states(intent) == [S.INTENT, S.SENT, S.ACCEPTED, S.WORKING, S.FILLED]
     fills = [e.filled_quantity for e in journal.events(intent) if e.broker_status == "Live"]
     assert fills == [Decimal(0), Decimal(1)], "the partial fill is its own event"

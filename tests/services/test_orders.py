@@ -52,7 +52,12 @@ from tastytui.services.orders import (
     describe_review,
 )
 from tastytui.services.risk import RiskContext, RiskGuard
-from tastytui.sim.config import SIM_CLIENT_SECRET, SIM_MARGIN_ACCOUNT, SIM_REFRESH_TOKEN
+from tastytui.sim.config import (
+    SIM_CLIENT_SECRET,
+    SIM_MARGIN_ACCOUNT,
+    SIM_REFRESH_TOKEN,
+    FillModel,
+)
 from tastytui.sim.ledger import Order as SimOrder
 from tastytui.sim.server import SimServer
 from tests.conftest import SIM_START, SimFactory
@@ -137,7 +142,9 @@ class SimOrderContext:
             "read quotes",
         )
         return {
-            r.symbol: LegQuote(r.bid, r.ask) for r in rows if r.bid is not None and r.ask is not None
+            r.symbol: LegQuote(r.bid, r.ask)
+            for r in rows
+            if r.bid is not None and r.ask is not None
         }
 
     async def risk_context(self, account: str) -> RiskContext:
@@ -146,8 +153,10 @@ class SimOrderContext:
         rows = await guarded(sdk.get_positions(self.broker.session), "read positions")
         held: dict[str, Decimal] = {}
         for p in rows:
-            lots = p.quantity if p.instrument_type == SdkInstrumentType.EQUITY_OPTION else (
-                p.quantity / 100
+            lots = (
+                p.quantity
+                if p.instrument_type == SdkInstrumentType.EQUITY_OPTION
+                else (p.quantity / 100)
             )
             held[p.underlying_symbol] = held.get(p.underlying_symbol, D(0)) + lots
         return RiskContext(
@@ -203,16 +212,17 @@ class Rig:
         return [n.text for n in self.notices if level is None or n.level is level]
 
 
-async def until(predicate: Callable[[], object], within: float = 5.0, what: str = "") -> None:
+async def until(predicate: Callable[[], object], within: float = 15.0, what: str = "") -> None:
     """Wait until ``predicate()`` is truthy (fails the test after ``within`` seconds)."""
     async with asyncio.timeout(within):
-        while not predicate():
+        # Journal rows have no change signal to wait on: poll them briefly.
+        while not predicate():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
     assert predicate(), what
 
 
 def fast_schedule(elapsed: float) -> float:
-    return 0.05
+    return 0.1
 
 
 @asynccontextmanager
@@ -230,6 +240,8 @@ async def order_rig(
     """A simulator, a logged-in broker, a journal in ``path`` and an OrderService on them."""
     sim_overrides.setdefault("live_tape", False)
     sim_overrides.setdefault("tick_interval", 0.05)
+    if "fill_model" in sim_overrides:
+        sim_overrides["fill_model"] = FillModel(sim_overrides["fill_model"])
     sim = await make_sim(**sim_overrides)
     clock = clock or OffsetClock(SIM_START)
     endpoint = Endpoint(
@@ -340,9 +352,7 @@ async def test_vertical_goes_out_as_one_order_and_the_journal_follows_it_to_fill
 
 
 async def test_market_order_for_stock(rig: Rig) -> None:
-    ticket = Ticket(
-        (Leg(InstrumentType.EQUITY, "SPY", BTO, D(5)),), order_type=OrderType.MARKET
-    )
+    ticket = Ticket((Leg(InstrumentType.EQUITY, "SPY", BTO, D(5)),), order_type=OrderType.MARKET)
     review = await rig.service.review(ticket, ACCOUNT)
     assert review.ticket.price is None and review.natural is not None and review.natural < 0
     assert review.payoff is not None and review.payoff.max_loss == -review.natural * 5
@@ -401,8 +411,10 @@ async def test_5xx_before_the_broker_processed_it_is_reported_not_placed_never_d
     assert any("Not placed" in t for t in rig.texts(Level.ERROR))
     # Reconciliation settles it: not found after the grace period → never placed.
     lines = await rig.service.resolve_unknown(grace=0)
-    assert lines == [f"{review.description} ({entry.intent_id}): not placed (not found among "
-                     "the broker's orders)"]
+    assert lines == [
+        f"{review.description} ({entry.intent_id}): not placed (not found among "
+        "the broker's orders)"
+    ]
     assert rig.state(entry.intent_id) is S.NOT_SENT
     assert wire.order_posts == 1
 
@@ -519,21 +531,45 @@ async def test_describe_review_shows_what_where_cost_and_verdict(rig: Rig) -> No
     assert lines[-1] == "Risk: within your limits — ready to send"
 
 
+def unheld_put(rig: Rig) -> str:
+    """A listed SPY put the margin account holds no position in."""
+    held = {p.symbol for p in rig.sim.exchange.ledger.account_positions(ACCOUNT) if p.quantity}
+    for offset in range(-3, -30, -1):
+        contract = put(rig.sim, "SPY", offset, dte=45).occ
+        if contract not in held:
+            return contract
+    raise AssertionError("every put is held")
+
+
 async def test_dry_run_errors_block_the_send(rig: Rig) -> None:
-    # Closing a position we do not hold passes no domain check when positions are unknown…
-    rig.context.positions_map = _empty_positions  # type: ignore[method-assign]
-    short = put(rig.sim, "SPY", -20)
+    contract = unheld_put(rig)
+
+    async def stale_positions(account: str) -> dict[str, Decimal]:
+        return {contract: D(1)}  # an out-of-date cache: the broker holds none
+
+    rig.context.positions_map = stale_positions  # type: ignore[method-assign]
     ticket = Ticket(
-        (Leg(InstrumentType.EQUITY_OPTION, short.occ, OrderAction.SELL_TO_CLOSE, D(1)),),
+        (Leg(InstrumentType.EQUITY_OPTION, contract, OrderAction.SELL_TO_CLOSE, D(1)),),
         price=D("0.05"),
     )
-    # …so the domain refuses it (no long position to sell) before the broker is asked.
-    with pytest.raises(TicketError, match="no long position to close"):
+    review = await rig.service.review(ticket, ACCOUNT, price_mode=PriceMode.CUSTOM)
+    assert review.verdict.allowed and not review.sendable
+    assert any("invalid_position_effect" in e for e in review.errors)
+    assert any(line.startswith("Error: ") for line in describe_review(review))
+    with pytest.raises(OrderRefused, match="preview reported"):
+        await rig.service.send(review)
+    assert rig.journal.recent() == []
+
+
+async def test_closing_more_than_held_is_refused_before_the_broker_is_asked(rig: Rig) -> None:
+    contract = unheld_put(rig)
+    ticket = Ticket(
+        (Leg(InstrumentType.EQUITY_OPTION, contract, OrderAction.SELL_TO_CLOSE, D(1)),),
+        price=D("0.05"),
+    )
+    with pytest.raises(TicketError, match="no long position to close") as caught:
         await rig.service.review(ticket, ACCOUNT, price_mode=PriceMode.CUSTOM)
-
-
-async def _empty_positions(account: str) -> dict[str, Decimal]:
-    return {}
+    assert caught.value.field == "action"
 
 
 # ------------------------------------------------------------------------------ risk
@@ -559,9 +595,7 @@ async def test_risk_limits_refuse_through_review_and_send(
 
 
 async def test_a_naked_call_is_undefined_risk_and_refused(rig: Rig) -> None:
-    ticket = Ticket(
-        (Leg(InstrumentType.EQUITY_OPTION, call(rig.sim, "SPY", 6).occ, STO, D(1)),)
-    )
+    ticket = Ticket((Leg(InstrumentType.EQUITY_OPTION, call(rig.sim, "SPY", 6).occ, STO, D(1)),))
     review = await rig.service.review(ticket, ACCOUNT, price_mode=PriceMode.NATURAL)
     assert review.payoff is not None and review.payoff.max_loss is None
     assert review.verdict.rule == "max_loss_per_trade"
@@ -622,7 +656,7 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
     async with order_rig(make_sim, tmp_path, polling=False) as rig:
         review = await rig.service.review(rig.vertical(), ACCOUNT, price_mode=PriceMode.NATURAL)
 
-        def journal_sent() -> str:
+        def journal_sent(sent: bool = True) -> str:
             entry = rig.journal.record_intent(
                 profile="sim",
                 account=ACCOUNT,
@@ -632,7 +666,8 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
                 description=review.description,
                 underlying="SPY",
             )
-            rig.journal.mark_sent(entry.intent_id)
+            if sent:
+                rig.journal.mark_sent(entry.intent_id)
             return entry.intent_id
 
         # The POST went out and the process died before the answer came back …
@@ -643,6 +678,8 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
         )
         # … and another intent died before its POST left the machine.
         lost = journal_sent()
+        # … and one stopped between writing its intent and sending it.
+        interrupted = journal_sent(sent=False)
         rig.journal.close()
         before = rig.sim_order_count()
 
@@ -670,12 +707,15 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
 
                 (order,) = rig.sim_orders(reached)
                 assert rig.sim_order_count() == before, "nothing was sent again"
-                assert lines[0].endswith(f"placed as order #{order.id} (Filled)")
-                assert "not placed" in lines[1]
+                assert lines[0].endswith("not placed (interrupted before it was sent)")
+                assert lines[1].endswith(f"placed as order #{order.id} (Filled)")
+                assert lines[2].endswith("not placed (not found among the broker's orders)")
                 entry = journal.by_intent(reached)
                 assert entry is not None and entry.broker_id == order.id
                 assert entry.state is S.FILLED
-                assert journal.by_intent(lost).state is S.NOT_SENT  # type: ignore[union-attr]
+                for never in (lost, interrupted):
+                    assert journal.by_intent(never).state is S.NOT_SENT  # type: ignore[union-attr]
+                assert rig.sim_orders(lost) == [] and rig.sim_orders(interrupted) == []
                 assert any(t.startswith(f"Filled: #{order.id}") for t in (n.text for n in notices))
                 assert journal.unresolved("sim") == []
                 assert await service.resolve_unknown(grace=0) == []
@@ -702,7 +742,8 @@ async def test_resolve_unknown_waits_out_the_grace_period(rig: Rig) -> None:
 
 
 QUANTITIES = st.one_of(
-    st.integers(-2, 3).map(Decimal),
+    st.integers(1, 3).map(Decimal),
+    st.integers(-2, 0).map(Decimal),
     st.decimals(min_value=-3, max_value=3, places=1),
     st.sampled_from([D("NaN"), D("Infinity"), D("-Infinity"), D("1e9")]),
 )

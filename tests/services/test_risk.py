@@ -223,8 +223,9 @@ def test_earnings_blackout_allows_outside_the_window_and_when_off() -> None:
     assert check(guard(earnings_blackout_days=9, **loose), aapl_put(), payoff=aapl_payoff()).allowed
     assert check(guard(earnings_blackout_days=0, **loose), aapl_put(), payoff=aapl_payoff()).allowed
     past = ctx(earnings={"AAPL": TODAY - timedelta(days=1)})
-    assert check(guard(earnings_blackout_days=10, **loose), aapl_put(), past,
-                 payoff=aapl_payoff()).allowed
+    assert check(
+        guard(earnings_blackout_days=10, **loose), aapl_put(), past, payoff=aapl_payoff()
+    ).allowed
 
 
 def test_earnings_blackout_allows_closing_orders() -> None:
@@ -244,6 +245,7 @@ def test_earnings_blackout_allows_closing_orders() -> None:
 )
 def test_opening_only_rules_never_block_a_pure_close(limits: dict[str, object]) -> None:
     context = ctx(day_pnl=D(-1), earnings={"SPY": TODAY}, contracts_by_underlying={"SPY": D(99)})
-    verdict = check(guard(**limits), put_spread(closing=True), context, bp_change=D(400),
-                    payoff=None)
+    verdict = check(
+        guard(**limits), put_spread(closing=True), context, bp_change=D(400), payoff=None
+    )
     assert verdict.allowed, verdict.message

@@ -330,3 +330,20 @@ async def until_status(
             return order
         await asyncio.sleep(0.01)
     raise AssertionError(f"order {order_id} never reached {status.value}")
+
+
+@asynccontextmanager
+async def running_sim(**overrides: Any) -> AsyncIterator[SimServer]:
+    """A simulator with the conftest factory's defaults, for module-scoped fixtures."""
+    from tastytui.domain.clock import OffsetClock
+    from tastytui.sim.config import SimConfig
+    from tests.conftest import SIM_START
+
+    overrides.setdefault("seed", 7)
+    overrides.setdefault("clock", OffsetClock(SIM_START))
+    server = SimServer(SimConfig(**overrides))
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from tastytrade import Account, AlertStreamer, Session
+from tastytrade import AlertStreamer, Session
 from tastytrade.order import LimitOrder, MarketOrder, OrderStatus
 from tastytrade.utils import TastytradeError
 
@@ -78,9 +78,7 @@ async def test_closing_a_position_pushes_quantity_zero(fsim: SimServer, fsession
     assert "AAPL" not in holdings(await account.get_positions(fsession))
 
 
-async def test_pushes_reach_only_the_subscribed_account(
-    fsim: SimServer, fsession: Session
-) -> None:
+async def test_pushes_reach_only_the_subscribed_account(fsim: SimServer, fsession: Session) -> None:
     margin = await margin_account(fsession)
     cash = await cash_account(fsession)
     async with account_stream(fsim, fsession, [cash]) as pushes:

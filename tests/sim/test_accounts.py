@@ -1,4 +1,8 @@
-"""Accounts through the unmodified SDK: the seeded book, balances, positions, history, margin."""
+"""Accounts through the unmodified SDK: the seeded book, balances, positions, history, margin.
+
+Read-only tests share one simulator with a frozen tape (marks cannot move between two calls);
+tests that trade start their own.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import pytest_asyncio
 from tastytrade import Account, Session
+from tastytrade.account import MarginReportEntry
 from tastytrade.order import InstrumentType, MarketOrder, OrderStatus
 from tastytrade.utils import TastytradeError
 
 from tastytui.domain.symbols import parse_occ
 from tastytui.sim.server import SimServer
-from tests.conftest import SimFactory, sdk_session
+from tests.conftest import sdk_session
 from tests.sim.simkit import (
     BTO,
     STO,
@@ -23,6 +29,7 @@ from tests.sim.simkit import (
     margin_account,
     marked_value,
     raw_client,
+    running_sim,
     until_status,
 )
 
@@ -30,18 +37,30 @@ from tests.sim.simkit import (
 ROUNDING = Decimal("0.05")
 
 
-@pytest.fixture
-async def fsim(make_sim: SimFactory) -> SimServer:
-    return await make_sim(live_tape=False, tick_interval=0.05)
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def fsim() -> AsyncIterator[SimServer]:
+    async with running_sim(live_tape=False, tick_interval=0.05) as sim:
+        yield sim
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fsession(fsim: SimServer) -> AsyncIterator[Session]:
     async with sdk_session(fsim) as s:
         yield s
 
 
-async def test_customer_has_a_margin_and_a_cash_account(session: Session) -> None:
+@pytest_asyncio.fixture(loop_scope="module")
+async def trading() -> AsyncIterator[tuple[SimServer, Session]]:
+    """A simulator of its own for a test that changes the book."""
+    async with running_sim(live_tape=False, tick_interval=0.05) as sim, sdk_session(sim) as s:
+        yield sim, s
+
+
+async def test_customer_has_a_margin_and_a_cash_account(fsession: Session) -> None:
+    session = fsession
     accounts = await Account.get(session)
     assert [(a.account_number, a.margin_or_cash) for a in accounts] == [
         ("5WT00001", "Margin"),
@@ -51,8 +70,8 @@ async def test_customer_has_a_margin_and_a_cash_account(session: Session) -> Non
     assert one.nickname == "Paper Cash" and not one.is_closed
 
 
-async def test_unknown_account_is_404(sim: SimServer) -> None:
-    async with raw_client(sim) as client:
+async def test_unknown_account_is_404(fsim: SimServer) -> None:
+    async with raw_client(fsim) as client:
         response = await client.get("/accounts/5WT99999/balances/USD", headers=await bearer(client))
     assert response.status_code == 404
     assert "5WT99999" in response.json()["error"]["message"]
@@ -101,7 +120,9 @@ async def test_positions_carry_occ_and_streamer_symbols(fsim: SimServer, fsessio
     spy_only = await account.get_positions(fsession, underlying_symbols=["SPY"])
     assert spy_only and {p.underlying_symbol for p in spy_only} == {"SPY"}
     aapl = await account.get_positions(fsession, symbol="AAPL")
-    assert [(p.symbol, p.quantity, p.quantity_direction) for p in aapl] == [("AAPL", 100, "Long")]
+    assert [(p.symbol, p.quantity, p.quantity_direction) for p in aapl] == [
+        ("AAPL", Decimal(100), "Long")
+    ]
 
 
 async def test_transactions_paginate_and_filter(fsim: SimServer, fsession: Session) -> None:
@@ -119,7 +140,7 @@ async def test_transactions_paginate_and_filter(fsim: SimServer, fsession: Sessi
     assert [t.id for t in ascending] == [t.id for t in reversed(everything)]
 
     deposits = await account.get_history(fsession, page_offset=None, type="Money Movement")
-    assert [(t.transaction_sub_type, t.value) for t in deposits] == [("Deposit", 100_000)]
+    assert [(t.transaction_sub_type, t.value) for t in deposits] == [("Deposit", Decimal(100_000))]
     trades = await account.get_history(fsession, page_offset=None, types=["Trade"])
     assert trades and all(t.transaction_type == "Trade" for t in trades)
     assert len(trades) + len(deposits) == len(everything)
@@ -137,7 +158,8 @@ async def test_transactions_paginate_and_filter(fsim: SimServer, fsession: Sessi
     assert one.description == aapl[0].description
 
 
-async def test_trade_fees_for_today_are_totalled(fsim: SimServer, fsession: Session) -> None:
+async def test_trade_fees_for_today_are_totalled(trading: tuple[SimServer, Session]) -> None:
+    fsim, fsession = trading
     account = await margin_account(fsession)
     assert (await account.get_total_fees(fsession, fsim.exchange.market.today())).total_fees == 0
     placed = await account.place_order(
@@ -160,6 +182,10 @@ async def test_net_liq_history_for_each_time_back(fsession: Session, time_back: 
     for h in history:
         assert h.low <= min(h.open, h.close) <= max(h.open, h.close) <= h.high
         assert h.total_close == h.close
+    if time_back != "all":
+        longer = {"1d": "1m", "1m": "3m", "3m": "6m", "6m": "1y", "1y": "all"}[time_back]
+        wider = await account.get_net_liquidating_value_history(fsession, time_back=longer)
+        assert len(wider) > len(history) or time_back == "1y"
 
 
 async def test_net_liq_history_since_a_start_time_and_bad_time_back(
@@ -184,7 +210,7 @@ async def test_margin_report_adds_up_and_matches_balances(fsession: Session) -> 
     account = await margin_account(fsession)
     report = await account.get_margin_requirements(fsession)
     balance = await account.get_balances(fsession)
-    groups = {g.code: g for g in report.groups if hasattr(g, "code")}
+    groups = {g.code: g for g in report.groups if isinstance(g, MarginReportEntry)}
     held = {p.underlying_symbol for p in await account.get_positions(fsession)}
     assert set(groups) == held
     total = sum((g.margin_requirement for g in groups.values()), Decimal(0))
@@ -218,6 +244,7 @@ async def test_balance_snapshots_are_daily_and_paginate(fsim: SimServer, fsessio
 
 
 async def test_cash_account_cannot_sell_short(fsession: Session) -> None:
+    # Refused before anything is booked, so the shared simulator stays untouched.
     account = await Account.get(fsession, "5WT00002")
     order = MarketOrder(legs=[leg("F", STO, 10)])
     with pytest.raises(TastytradeError, match="cash_account_short"):

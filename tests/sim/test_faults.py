@@ -194,7 +194,9 @@ async def test_silent_close_of_a_short_option_debits_the_cash(
     fsim: SimServer, fsession: Session
 ) -> None:
     account = await margin_account(fsession)
-    short = next(p for p in await account.get_positions(fsession) if p.quantity_direction == "Short")
+    short = next(
+        p for p in await account.get_positions(fsession) if p.quantity_direction == "Short"
+    )
     cash_before = (await account.get_balances(fsession)).cash_balance
     fsim.control.close_position_silently(SIM_MARGIN_ACCOUNT, short.symbol)
     assert short.symbol not in holdings(await account.get_positions(fsession))
@@ -234,9 +236,7 @@ async def test_control_state(fsim: SimServer) -> None:
     assert state["pending-http-faults"] == 0
 
 
-async def test_control_reset_restores_the_starting_book(
-    fsim: SimServer, fsession: Session
-) -> None:
+async def test_control_reset_restores_the_starting_book(fsim: SimServer, fsession: Session) -> None:
     account = await margin_account(fsession)
     start = holdings(await account.get_positions(fsession))
     placed = await account.place_order(

@@ -4,7 +4,9 @@ atomic, the tape is reproducible, and the paper account survives a restart."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import sqlite3
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +14,8 @@ from typing import Any
 
 import pytest
 from tastytrade import Account, Session
-from tastytrade.order import LimitOrder, MarketOrder, OrderStatus
+from tastytrade.account import AccountBalance
+from tastytrade.order import FillBehavior, LimitOrder, MarketOrder, OrderStatus, PlacedOrder
 
 from tastytui.domain.clock import ManualClock
 from tastytui.domain.symbols import OptionSymbol
@@ -117,20 +120,27 @@ async def test_net_liq_adds_up_through_a_random_sequence_of_orders(
                 await account.delete_order(fsession, working.pop())
             if order is not None:
                 placed = await account.place_order(fsession, order, dry_run=False)
-                settled = await pushes.wait_for(
-                    lambda i=placed.order.id: next(
-                        (o for o in pushes.of(i) if o.status in TERMINAL | {OrderStatus.LIVE}),
-                        None,
-                    )
-                )
-                if settled is not True and getattr(settled, "status", None) == OrderStatus.LIVE:
+                settled = await _settled(pushes, placed.order.id)
+                if settled.status == OrderStatus.LIVE:
                     working.append(placed.order.id)
             await _check_net_liq(fsession, account)
             _check_atomic(fsim, pushes)
     assert len(pushes.orders) > 10
 
 
-def _snapshot_balance(balance: Any) -> dict[str, Any]:
+async def _settled(pushes: Pushes, order_id: int) -> PlacedOrder:
+    """The order's first push that is working at the exchange or final."""
+    settled = TERMINAL | {OrderStatus.LIVE}
+
+    def found() -> PlacedOrder | None:
+        return next((o for o in pushes.of(order_id) if o.status in settled), None)
+
+    result = await pushes.wait_for(found)
+    assert isinstance(result, PlacedOrder)
+    return result
+
+
+def _snapshot_balance(balance: AccountBalance) -> dict[str, Any]:
     return balance.model_dump(exclude={"updated_at", "snapshot_date"})
 
 
@@ -216,7 +226,7 @@ async def test_the_same_seed_gives_the_same_tape(make_sim: SimFactory) -> None:
     (open_a, after_a), (open_b, after_b), (open_c, after_c) = tapes
     assert open_a == open_b and after_a == after_b
     assert after_a != open_a  # the tape moved
-    assert after_c[0] != after_a[0]  # another seed, another tape
+    assert open_c[0] != open_a[0] and after_c[0] != after_a[0]  # another seed, another tape
 
 
 async def test_the_paper_account_survives_a_restart(make_sim: SimFactory, tmp_path: Path) -> None:
@@ -230,7 +240,9 @@ async def test_the_paper_account_survives_a_restart(make_sim: SimFactory, tmp_pa
         )
         await until_status(session, account, filled.order.id, OrderStatus.FILLED)
         before = await _account_state(session, account)
-        orders = [(o.id, o.status) for o in await account.get_order_history(session, page_offset=None)]
+        orders = [
+            (o.id, o.status) for o in await account.get_order_history(session, page_offset=None)
+        ]
     await first.stop()
 
     second = await make_sim(state_path=state, **FAST)
@@ -239,7 +251,9 @@ async def test_the_paper_account_survives_a_restart(make_sim: SimFactory, tmp_pa
         after = await _account_state(session, account)
         assert after[1:] == before[1:]  # positions and transactions
         assert after[0]["cash_balance"] == before[0]["cash_balance"]
-        again = [(o.id, o.status) for o in await account.get_order_history(session, page_offset=None)]
+        again = [
+            (o.id, o.status) for o in await account.get_order_history(session, page_offset=None)
+        ]
         assert again == orders
         deposits = await account.get_history(session, page_offset=None, type="Money Movement")
         assert len(deposits) == 1  # the starting book was not booked a second time
@@ -288,8 +302,43 @@ async def test_reset_restores_the_starting_book(fsim: SimServer, fsession: Sessi
         )
         await until_status(fsession, account, placed.order.id, OrderStatus.FILLED)
     fsim.control.close_position_silently("5WT00001", "AAPL")
+    last_order = max(fsim.exchange.ledger.orders)
+    last_transaction = max(fsim.exchange.ledger.transactions)
     fsim.control.reset()
     assert holdings(await account.get_positions(fsession)) == start_positions
     assert len(await account.get_history(fsession, page_offset=None)) == start_history
     assert not [o for o in await account.get_live_orders(fsession) if o.status == "Live"]
     await _check_net_liq(fsession, account)
+    # Ids never come back: the app keys its caches by them.
+    assert min(fsim.exchange.ledger.orders) > last_order
+    assert min(fsim.exchange.ledger.transactions) > last_transaction
+
+
+async def test_an_order_accepted_just_before_a_crash_is_routed_on_restart(
+    make_sim: SimFactory, tmp_path: Path
+) -> None:
+    state = str(tmp_path / "paper.sqlite")
+    first = await make_sim(state_path=state, **FAST)
+    async with sdk_session(first) as session:
+        account = await margin_account(session)
+        legs = [leg(put(first, "SPY", -3), STO, 1), leg(put(first, "SPY", -5), BTO, 1)]
+        placed = await account.place_order(
+            session,
+            LimitOrder(legs=legs, price=nets(first, legs).at_natural, behavior=FillBehavior.NEVER),
+            dry_run=False,
+        )
+        await until_status(session, account, placed.order.id, OrderStatus.LIVE)
+    await first.stop()
+    # As stored by a simulator that died between accepting the order and routing it.
+    db = sqlite3.connect(state)
+    (raw,) = db.execute("SELECT body FROM orders WHERE id = ?", (placed.order.id,)).fetchone()
+    body = json.loads(raw)
+    body["status"], body["live_at"] = "Received", None
+    db.execute("UPDATE orders SET body = ? WHERE id = ?", (json.dumps(body), placed.order.id))
+    db.commit()
+    db.close()
+    second = await make_sim(state_path=state, **FAST)
+    async with sdk_session(second) as session:
+        account = await margin_account(session)
+        routed = await until_status(session, account, placed.order.id, OrderStatus.LIVE)
+    assert routed.live_at is not None

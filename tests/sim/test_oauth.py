@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import pytest_asyncio
 from tastytrade import Account, Session
 from tastytrade.utils import TastytradeError
 
+from tastytui.domain.clock import ManualClock
 from tastytui.sim.config import SIM_CLIENT_ID, SIM_CLIENT_SECRET, SIM_REFRESH_TOKEN
 from tastytui.sim.server import SimServer
-from tests.conftest import SimFactory, sdk_session
-from tests.sim.simkit import raw_client
+from tests.conftest import SIM_START, SimFactory, sdk_session
+from tests.sim.simkit import raw_client, running_sim
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 
@@ -112,9 +115,14 @@ async def test_expired_or_unknown_bearer_is_401(sim: SimServer) -> None:
 # ---------------------------------------------------------------- authorization-code grant
 
 
-@pytest.fixture
-async def code_sim(make_sim: SimFactory) -> SimServer:
-    return await make_sim(redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1"))
+# Issuing codes changes nothing a later test depends on: these tests share one simulator.
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def code_sim() -> AsyncIterator[SimServer]:
+    async with running_sim(redirect_uris=(REDIRECT, "https://app.example/cb?tenant=1")) as sim:
+        yield sim
 
 
 async def _authorize(sim: SimServer, redirect: str, state: str | None = "xyz") -> str:
@@ -127,6 +135,7 @@ async def _authorize(sim: SimServer, redirect: str, state: str | None = "xyz") -
     return response.headers["Location"]
 
 
+@SHARED
 async def test_authorize_redirects_with_code_and_state(code_sim: SimServer) -> None:
     location = await _authorize(code_sim, REDIRECT)
     parts = urlsplit(location)
@@ -139,6 +148,7 @@ async def test_authorize_redirects_with_code_and_state(code_sim: SimServer) -> N
     assert parse_qs(extra.query)["tenant"] == ["1"] and "code" in parse_qs(extra.query)
 
 
+@SHARED
 @pytest.mark.parametrize(
     "redirect",
     [
@@ -166,6 +176,7 @@ async def test_authorize_refuses_a_redirect_that_is_not_exactly_registered(
     assert error["code"] == "invalid_redirect_uri" and "exactly" in error["message"]
 
 
+@SHARED
 async def test_authorize_refuses_an_unknown_client_or_response_type(code_sim: SimServer) -> None:
     async with raw_client(code_sim) as client:
         unknown = await client.get(
@@ -181,10 +192,30 @@ async def test_authorize_refuses_an_unknown_client_or_response_type(code_sim: Si
     assert _envelope(implicit.json())["code"] == "unsupported_response_type"
 
 
+async def test_an_authorization_code_expires(make_sim: SimFactory) -> None:
+    clock = ManualClock(SIM_START)
+    sim = await make_sim(clock=clock, redirect_uris=(REDIRECT,))
+    code = _code(await _authorize(sim, REDIRECT))
+    clock.advance(11 * 60)
+    async with raw_client(sim) as client:
+        late = await client.post(
+            "/oauth/token",
+            json={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_secret": SIM_CLIENT_SECRET,
+                "redirect_uri": REDIRECT,
+            },
+        )
+    assert late.status_code == 401
+    assert "expired" in _envelope(late.json())["message"]
+
+
 def _code(location: str) -> str:
     return parse_qs(urlsplit(location).query)["code"][0]
 
 
+@SHARED
 @pytest.mark.parametrize("encoding", ["json", "form"])
 async def test_code_exchange_gives_a_refresh_token_the_sdk_can_use_once(
     code_sim: SimServer, encoding: str
@@ -216,6 +247,7 @@ async def test_code_exchange_gives_a_refresh_token_the_sdk_can_use_once(
         assert len(await Account.get(session)) == 2
 
 
+@SHARED
 async def test_code_exchange_needs_the_same_redirect_and_the_secret(code_sim: SimServer) -> None:
     async with raw_client(code_sim) as client:
         code = _code(await _authorize(code_sim, REDIRECT))

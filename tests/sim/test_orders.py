@@ -16,7 +16,6 @@ import pytest
 from tastytrade import Account, Session
 from tastytrade.order import (
     FillBehavior,
-    Leg,
     LimitOrder,
     MarketOrder,
     OrderStatus,
@@ -32,12 +31,9 @@ from tastytui.sim.server import SimServer
 from tests.conftest import SIM_START, SimFactory, sdk_session
 from tests.sim.simkit import (
     BTO,
-    EQUITY,
-    OPTION,
     STC,
     STO,
     account_stream,
-    bearer,
     call,
     holdings,
     iron_condor,
@@ -47,7 +43,6 @@ from tests.sim.simkit import (
     pushed_leg_fractions,
     put,
     put_vertical,
-    raw_client,
     stored_leg_fractions,
     until_status,
 )
@@ -143,117 +138,6 @@ async def test_iron_condor_fills_as_one_order(fsim: SimServer, fsession: Session
 
 
 # ---------------------------------------------------------------- previews and rejections
-
-
-async def test_dry_run_previews_effect_fees_and_warnings_and_places_nothing(
-    fsim: SimServer, fsession: Session
-) -> None:
-    account = await margin_account(fsession)
-    legs = put_vertical(fsim)
-    history_before = await account.get_order_history(fsession, page_offset=None)
-    preview = await account.place_order(
-        fsession, LimitOrder(legs=legs, price=nets(fsim, legs).at_mid + 1), dry_run=True
-    )
-    effect = preview.buying_power_effect
-    assert effect.is_spread
-    assert effect.change_in_buying_power < 0  # a short spread uses buying power
-    assert effect.new_buying_power == effect.current_buying_power + effect.change_in_buying_power
-    assert preview.fee_calculation is not None
-    assert preview.fee_calculation.total_fees < 0
-    assert preview.fee_calculation.commission == Decimal("-2.00")  # $1 per opening contract
-    assert preview.warnings and preview.warnings[0].code == "price_far_from_market"
-    assert not preview.errors
-    assert preview.order.status == OrderStatus.RECEIVED
-    history_after = await account.get_order_history(fsession, page_offset=None)
-    assert len(history_after) == len(history_before)
-
-
-def _naked_puts(sim: SimServer, quantity: int) -> list[Any]:
-    return [leg(put(sim, "SPY", 0), STO, quantity)]
-
-
-async def test_dry_run_reports_insufficient_buying_power_in_a_2xx_body(
-    fsim: SimServer, fsession: Session
-) -> None:
-    account = await margin_account(fsession)
-    legs = _naked_puts(fsim, 500)
-    preview = await account.place_order(
-        fsession, LimitOrder(legs=legs, price=nets(fsim, legs).at_mid), dry_run=True
-    )
-    assert preview.errors is not None
-    assert [e.code for e in preview.errors] == ["insufficient_buying_power"]
-    assert "buying power" in preview.errors[0].message
-
-
-async def test_live_order_without_buying_power_is_refused_with_422_naming_the_rule(
-    fsim: SimServer, fsession: Session
-) -> None:
-    account = await margin_account(fsession)
-    legs = _naked_puts(fsim, 500)
-    order = LimitOrder(legs=legs, price=nets(fsim, legs).at_mid)
-    with pytest.raises(TastytradeError, match="insufficient_buying_power"):
-        await account.place_order(fsession, order, dry_run=False)
-    async with raw_client(fsim) as client:
-        response = await client.post(
-            "/accounts/5WT00001/orders",
-            content=order.model_dump_json(exclude_none=True, by_alias=True),
-            headers=await bearer(client),
-        )
-    assert response.status_code == 422
-    assert response.json()["error"]["errors"][0]["code"] == "insufficient_buying_power"
-
-
-async def test_off_tick_price_is_rejected_with_the_valid_prices(
-    fsim: SimServer, fsession: Session
-) -> None:
-    account = await margin_account(fsession)
-    spx_call = call(fsim, "SPX", 0)  # a $100-ish contract: SPX trades in nickels above $3
-    legs = [leg(spx_call, BTO)]
-    off_tick = nets(fsim, legs).at_mid.quantize(Decimal("0.1")) - Decimal("0.03")
-    with pytest.raises(TastytradeError, match="invalid_price_increment") as info:
-        await account.place_order(fsession, LimitOrder(legs=legs, price=off_tick), dry_run=False)
-    low = abs(off_tick) - Decimal("0.03")  # the nickels either side
-    high = abs(off_tick) + Decimal("0.02")
-    assert f"try {low} or {high}" in str(info.value)
-
-
-async def test_closing_more_than_held_is_rejected(fsim: SimServer, fsession: Session) -> None:
-    account = await margin_account(fsession)
-    held = holdings(await account.get_positions(fsession))
-    assert held["AAPL"] == 100
-    order = MarketOrder(legs=[leg("AAPL", STC, 150)])
-    with pytest.raises(TastytradeError, match="invalid_position_effect") as info:
-        await account.place_order(fsession, order, dry_run=False)
-    assert "holds 100" in str(info.value)
-
-
-@pytest.mark.parametrize(
-    ("symbol", "message"),
-    [
-        ("ZZZZ", "unknown symbol 'ZZZZ'"),
-        ("SPY   261117P00680000", "has expired"),  # expired yesterday
-        ("SPY   261204P00683500", "is not a listed contract"),  # no half-dollar SPY strikes
-        ("ZZZZ  261218P00100000", "unknown option root ZZZZ"),
-        ("SPY 261218P680", "is not an OCC option symbol"),
-    ],
-)
-async def test_unknown_expired_or_unlisted_contract_gets_400_with_a_clear_message(
-    fsim: SimServer, fsession: Session, symbol: str, message: str
-) -> None:
-    account = await margin_account(fsession)
-    kind = EQUITY if symbol == "ZZZZ" else OPTION
-    one = Leg(instrument_type=kind, symbol=symbol, action=BTO, quantity=1)
-    order = LimitOrder(legs=[one], price=Decimal("-1.00"))
-    with pytest.raises(TastytradeError, match=message):
-        await account.place_order(fsession, order, dry_run=False)
-    async with raw_client(fsim) as client:
-        response = await client.post(
-            "/accounts/5WT00001/orders/dry-run",
-            content=order.model_dump_json(exclude_none=True, by_alias=True),
-            headers=await bearer(client),
-        )
-    assert response.status_code == 400
-    assert message in response.json()["error"]["message"]
 
 
 # ---------------------------------------------------------------- replace and cancel
@@ -536,40 +420,51 @@ async def test_reject_next_order_uses_the_given_reason_once(
     assert filled.status == OrderStatus.FILLED
 
 
-@pytest.mark.parametrize(
-    ("behavior", "delay", "expected"),
-    [
-        (FillBehavior.NEVER, None, [OrderStatus.LIVE]),
-        (FillBehavior.REJECT, None, [OrderStatus.REJECTED]),
-        (FillBehavior.PARTIAL, None, [OrderStatus.LIVE, OrderStatus.LIVE, OrderStatus.FILLED]),
-        (FillBehavior.DELAYED, timedelta(seconds=0.3), [OrderStatus.LIVE, OrderStatus.FILLED]),
-        (FillBehavior.IMMEDIATE, None, [OrderStatus.LIVE, OrderStatus.FILLED]),
-    ],
-)
-async def test_sdk_behavior_field_is_honoured(
-    fsim: SimServer,
-    fsession: Session,
-    behavior: FillBehavior,
-    delay: timedelta | None,
-    expected: list[OrderStatus],
-) -> None:
+BEHAVIORS: list[tuple[FillBehavior, timedelta | None, list[OrderStatus]]] = [
+    (FillBehavior.NEVER, None, [OrderStatus.LIVE]),
+    (FillBehavior.REJECT, None, [OrderStatus.REJECTED]),
+    (FillBehavior.PARTIAL, None, [OrderStatus.LIVE, OrderStatus.LIVE, OrderStatus.FILLED]),
+    (FillBehavior.DELAYED, timedelta(seconds=0.3), [OrderStatus.LIVE, OrderStatus.FILLED]),
+    (FillBehavior.IMMEDIATE, None, [OrderStatus.LIVE, OrderStatus.FILLED]),
+]
+
+
+async def test_sdk_behavior_field_is_honoured(fsim: SimServer, fsession: Session) -> None:
     account = await margin_account(fsession)
     legs = put_vertical(fsim, quantity=2)
-    order = LimitOrder(legs=legs, price=nets(fsim, legs).at_natural, behavior=behavior, delay=delay)
     async with account_stream(fsim, fsession, [account]) as pushes:
-        started = time.monotonic()
+        for behavior, delay, expected in BEHAVIORS:
+            order = LimitOrder(
+                legs=legs, price=nets(fsim, legs).at_natural, behavior=behavior, delay=delay
+            )
+            started = time.monotonic()
+            placed = await account.place_order(fsession, order, dry_run=False)
+            if expected[-1] in (OrderStatus.FILLED, OrderStatus.REJECTED):
+                await pushes.terminal(placed.order.id)
+            else:
+                await pushes.status(placed.order.id, OrderStatus.LIVE)
+                await _still_working(fsim, fsession, account, placed.order.id)
+            elapsed = time.monotonic() - started
+            statuses = pushes.statuses(placed.order.id)
+            skip = 1 if expected[0] == OrderStatus.REJECTED else 2  # Received (and Routed)
+            assert statuses[skip:] == expected, behavior
+            if delay is not None:
+                assert elapsed >= 0.3
+
+
+async def test_scheduled_behavior_fills_at_the_scheduled_time(
+    fsim: SimServer, fsession: Session
+) -> None:
+    account = await margin_account(fsession)
+    legs = put_vertical(fsim)
+    at = fsim.exchange.clock.now() + timedelta(seconds=0.4)
+    order = LimitOrder(
+        legs=legs, price=nets(fsim, legs).at_natural, behavior=FillBehavior.SCHEDULED, schedule=at
+    )
+    async with account_stream(fsim, fsession, [account]) as pushes:
         placed = await account.place_order(fsession, order, dry_run=False)
-        if expected[-1] in (OrderStatus.FILLED, OrderStatus.REJECTED):
-            await pushes.terminal(placed.order.id)
-        else:
-            await pushes.status(placed.order.id, OrderStatus.LIVE)
-            await _still_working(fsim, fsession, account, placed.order.id)
-        elapsed = time.monotonic() - started
-    statuses = pushes.statuses(placed.order.id)
-    after_routing = statuses[2:] if expected[0] != OrderStatus.REJECTED else statuses[1:]
-    assert after_routing == expected
-    if delay is not None:
-        assert elapsed >= 0.3
+        filled = await pushes.status(placed.order.id, OrderStatus.FILLED)
+    assert filled.terminal_at is not None and filled.terminal_at >= at
 
 
 async def test_market_order_fills_at_the_natural_price(fsim: SimServer, fsession: Session) -> None:
@@ -602,8 +497,20 @@ async def test_ioc_fills_when_marketable_and_cancels_otherwise(
             LimitOrder(legs=legs, price=prices.at_natural, time_in_force=OrderTimeInForce.IOC),
             dry_run=False,
         )
+        never = await account.place_order(
+            fsession,
+            LimitOrder(
+                legs=legs,
+                price=prices.at_natural,
+                time_in_force=OrderTimeInForce.IOC,
+                behavior=FillBehavior.NEVER,
+            ),
+            dry_run=False,
+        )
         assert (await pushes.terminal(unmarketable.order.id)).status == OrderStatus.CANCELLED
         assert (await pushes.terminal(marketable.order.id)).status == OrderStatus.FILLED
+        # An IOC that cannot fill now (here: a never-fill behavior) does not rest either.
+        assert (await pushes.terminal(never.order.id)).status == OrderStatus.CANCELLED
 
 
 async def test_stop_order_rests_until_triggered(fsim: SimServer, fsession: Session) -> None:
@@ -679,6 +586,7 @@ async def test_day_order_expires_at_the_close_under_nyse_hours(
         placed = await account.place_order(
             session, LimitOrder(legs=legs, price=nets(sim, legs).beyond_mid), dry_run=False
         )
+        await until_status(session, account, placed.order.id, OrderStatus.LIVE)
         clock.advance(6 * 3600 - 60)  # 15:59
         sim.exchange.engine.on_step()
         assert (await account.get_order(session, placed.order.id)).status == OrderStatus.LIVE
@@ -703,25 +611,13 @@ async def test_gtd_order_expires_after_its_date(csim: SimServer, clock: ManualCl
             dry_run=False,
         )
         assert placed.order.gtc_date == until
+        await until_status(session, account, placed.order.id, OrderStatus.LIVE)
         clock.advance(2 * 86400)
         csim.exchange.engine.on_step()
         assert (await account.get_order(session, placed.order.id)).status == OrderStatus.LIVE
         clock.advance(86400)
         csim.exchange.engine.on_step()
         assert (await account.get_order(session, placed.order.id)).status == OrderStatus.EXPIRED
-
-
-async def test_gtd_date_in_the_past_is_refused(fsim: SimServer, fsession: Session) -> None:
-    account = await margin_account(fsession)
-    legs = put_vertical(fsim)
-    order = LimitOrder(
-        legs=legs,
-        price=nets(fsim, legs).at_mid,
-        time_in_force=OrderTimeInForce.GTD,
-        gtc_date=fsim.exchange.market.today() - timedelta(days=1),
-    )
-    with pytest.raises(TastytradeError, match="invalid_gtc_date"):
-        await account.place_order(fsession, order, dry_run=False)
 
 
 async def test_expiring_options_are_removed_cash_settled_or_exercised(
@@ -773,3 +669,21 @@ async def test_expiring_options_are_removed_cash_settled_or_exercised(
         "Exercise",
         "Expiration",
     ]
+
+
+async def test_realized_gains_reset_on_a_new_trading_day(
+    csim: SimServer, clock: ManualClock
+) -> None:
+    async with sdk_session(csim) as session:
+        account = await margin_account(session)
+        placed = await account.place_order(
+            session, MarketOrder(legs=[leg("AAPL", STC, 40)]), dry_run=False
+        )
+        await until_status(session, account, placed.order.id, OrderStatus.FILLED)
+        (aapl,) = await account.get_positions(session, symbol="AAPL")
+        assert aapl.quantity == 60
+        assert aapl.realized_today != 0 and aapl.realized_day_gain == aapl.realized_today
+        clock.advance(86400)
+        csim.exchange.engine.on_step()
+        (aapl,) = await account.get_positions(session, symbol="AAPL")
+        assert aapl.realized_today == 0 and aapl.realized_day_gain == 0

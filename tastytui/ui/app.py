@@ -1,0 +1,336 @@
+"""The console's App: wiring only — themes, keys, panes, the service connection and timers.
+
+Start-up paints the first frame before any heavy import: the SDK (pandas) and the simulator are
+imported inside the connect worker, which runs after the first refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from tastytui.config import Config
+from tastytui.domain.clock import Clock, SystemClock
+from tastytui.ui import keymap
+from tastytui.ui.messages import (
+    AddLeg,
+    ConnectFailed,
+    HealthChanged,
+    ServiceEvent,
+    ServicesReady,
+    StageTicket,
+    SymbolChosen,
+)
+from tastytui.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, load_themes
+from tastytui.ui.widgets.builder import BuilderPane
+from tastytui.ui.widgets.chain import ChainPane
+from tastytui.ui.widgets.chat import ChatPane
+from tastytui.ui.widgets.orders import OrdersPane
+from tastytui.ui.widgets.pane import Pane
+from tastytui.ui.widgets.positions import PositionsPane
+from tastytui.ui.widgets.quote_board import QuoteBoard
+from tastytui.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from tastytui.services.runtime import Services
+    from tastytui.ui.connect import Connector
+
+log = logging.getLogger(__name__)
+
+MIN_WIDTH, MIN_HEIGHT = 100, 28
+
+
+class TooSmall(Static):
+    DEFAULT_CSS = """
+    TooSmall {
+        layer: overlay; dock: top; width: 100%; height: 100%;
+        content-align: center middle; background: $background; color: $warning;
+        display: none;
+    }
+    """
+
+
+class TastyApp(App[None]):
+    CSS_PATH = "styles/app.tcss"
+    TITLE = "tastytui"
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app")  # type: ignore[assignment]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+        (0, "-narrow"),
+        (150, "-normal"),
+        (175, "-wide"),
+    ]
+
+    def __init__(
+        self,
+        config: Config,
+        profile_name: str,
+        *,
+        connector: Connector | None = None,
+        clock: Clock | None = None,
+        low_bandwidth: bool | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.profile_name = profile_name
+        self.clock: Clock = clock or SystemClock()
+        self.low_bandwidth = config.ui.low_bandwidth if low_bandwidth is None else low_bandwidth
+        self.flush_hz = config.ui.low_bandwidth_hz if self.low_bandwidth else config.ui.flush_hz
+        if connector is None:
+            from tastytui.ui.connect import DefaultConnector
+
+            connector = DefaultConnector(config, profile_name, self.clock)
+        self.connector = connector
+        self.services: Services | None = None
+        self.market_state = "—"
+        self._unsubscribe: list[Any] = []
+        self.theme_problems: list[str] = []
+        self.key_problems: list[str] = []
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.profile_name, id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield QuoteBoard(id="board")
+                yield PositionsPane(id="positions")
+            with Vertical(id="center"):
+                yield ChainPane(id="chain")
+                with Horizontal(id="bottom"):
+                    yield BuilderPane(id="builder")
+                    yield OrdersPane(id="orders")
+            yield ChatPane(id="chat")
+        yield TooSmall(id="too-small")
+        yield Footer()
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        # Built-in Textual themes get the domain colours too, so TCSS never breaks.
+        return dict(DOMAIN_DEFAULTS)
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        loaded = load_themes()
+        for theme in loaded.themes:
+            self.register_theme(theme)
+        self.theme_problems = loaded.errors
+        wanted = self.config.ui.theme
+        self.theme = wanted if wanted in self.available_themes else DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self.theme_problems.append(f"theme {wanted!r} not found; using {DEFAULT_THEME}")
+        if self.theme_problems:
+            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning")
+        remaps, self.key_problems = keymap.check_remaps(self.config.ui.keys)
+        if remaps:
+            self.set_keymap(remaps)
+        if self.key_problems:
+            self.notify("\n".join(self.key_problems), title="Keys", severity="warning")
+        self._check_size()
+        self.set_interval(5.0, self._watch_terminal)
+        # Paint first; connect (and import the SDK) after the first frame.
+        self.call_after_refresh(self._connect_services)
+
+    @work(exclusive=True, group="connect", exit_on_error=False)
+    async def _connect_services(self) -> None:
+        status = self.query_one(StatusBar)
+        try:
+            services = await self.connector.connect(status.set_message)
+        except Exception as exc:  # every failure is shown, the console stays up
+            from tastytui.services.errors import ServiceError
+
+            reason = str(exc) if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+            self.post_message(ConnectFailed(reason))
+            return
+        self.services = services
+        self._unsubscribe.append(services.events.subscribe(lambda e: self.post_message(ServiceEvent(e))))
+        self._unsubscribe.append(services.health.subscribe(lambda h: self.post_message(HealthChanged(h))))
+        for name, job in services.jobs().items():
+            self.run_worker(job(), name=name, group="services", exit_on_error=False)
+        self.set_interval(1.0 / max(0.5, self.flush_hz), self._flush_quotes)
+        self.set_interval(60.0, self._poll_market_state)
+        self._poll_market_state()
+        self.post_message(ServicesReady())
+
+    @on(ServicesReady)
+    def _on_services_ready(self) -> None:
+        status = self.query_one(StatusBar)
+        status.set_message("connected")
+        for pane in self.query(Pane):
+            pane.services_ready()
+
+    @on(ConnectFailed)
+    def _connect_failed(self, message: ConnectFailed) -> None:
+        self.query_one(StatusBar).set_message(f"not connected: {message.reason}")
+        self.notify(message.reason, title="Cannot connect", severity="error", timeout=30)
+
+    @work(exclusive=True, group="market-state", exit_on_error=False)
+    async def _poll_market_state(self) -> None:
+        if self.services is None:
+            return
+        with contextlib.suppress(Exception):
+            sessions = await self.services.accounts.market_status()
+            if sessions:
+                self.market_state = str(sessions[0].status.value)
+
+    # ------------------------------------------------------------------ data flow
+
+    def _flush_quotes(self) -> None:
+        """Drain the QuoteStore's dirty set once per tick and hand it to every pane."""
+        if self.services is None:
+            return
+        dirty = self.services.store.drain_dirty()
+        with self.batch_update():
+            for pane in self.query(Pane):
+                pane.refresh_quotes(dirty)
+
+    @on(ServiceEvent)
+    def _service_event(self, message: ServiceEvent) -> None:
+        from tastytui.services.events import Level, Notice
+
+        event = message.event
+        if isinstance(event, Notice):
+            severity = {Level.INFO: "information", Level.WARNING: "warning", Level.ERROR: "error"}
+            from tastytui.ui.format import clean
+
+            self.notify(clean(event.text), severity=severity[event.level])  # type: ignore[arg-type]
+        for pane in self.query(Pane):
+            pane.service_event(event)
+        self.query_one(StatusBar).refresh()
+
+    @on(HealthChanged)
+    def _health_changed(self) -> None:
+        self.query_one(StatusBar).refresh()
+
+    # ------------------------------------------------------------------ size & terminal
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        notice = self.query_one(TooSmall)
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        notice.display = small
+        if small:
+            notice.update(
+                f"Terminal too small: {width}×{height}.\n"
+                f"tastytui needs at least {MIN_WIDTH}×{MIN_HEIGHT}; enlarge the window."
+            )
+
+    def _watch_terminal(self) -> None:
+        """Exit when the terminal goes away (an SSH drop) instead of spinning as an orphan."""
+        if self.is_headless:
+            return
+        stream = sys.__stdin__
+        if stream is None or stream.closed or not os.isatty(stream.fileno()):
+            self.exit(message="terminal closed")
+
+    # ------------------------------------------------------------------ actions
+
+    def action_focus_pane(self, pane_id: str) -> None:
+        with contextlib.suppress(Exception):
+            pane = self.query_one(f"#{pane_id}", Pane)
+            if not pane.display:
+                pane.display = True
+            pane.focus()
+            first = next((w for w in pane.query("*") if w.focusable), None)
+            if first is not None:
+                first.focus()
+
+    def action_help(self) -> None:
+        from tastytui.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_symbol_entry(self) -> None:
+        from tastytui.ui.screens.symbol_entry import SymbolEntry
+
+        def chosen(symbol: str | None) -> None:
+            if symbol:
+                self.post_message(SymbolChosen(symbol))
+
+        self.push_screen(SymbolEntry(), chosen)
+
+    def action_open_history(self) -> None:
+        from tastytui.ui.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen())
+
+    def action_open_netliq(self) -> None:
+        from tastytui.ui.screens.netliq import NetLiqScreen
+
+        self.push_screen(NetLiqScreen())
+
+    def action_open_findings(self) -> None:
+        from tastytui.ui.screens.findings import FindingsScreen
+
+        self.push_screen(FindingsScreen())
+
+    def action_switch_account(self) -> None:
+        """Cycle to the next account of this login."""
+        if self.services is None:
+            return
+        numbers = self.services.accounts.account_numbers()
+        if len(numbers) < 2:
+            self.notify("This login has only one account.")
+            return
+        current = self.services.accounts.current
+        following = numbers[(numbers.index(current) + 1) % len(numbers)]
+        self.services.accounts.switch(following)
+        self.refresh_account()
+        self.notify(f"Account {following}")
+
+    @work(exclusive=True, group="account-refresh", exit_on_error=False)
+    async def refresh_account(self) -> None:
+        if self.services is None:
+            return
+        accounts = self.services.accounts
+        with contextlib.suppress(Exception):
+            await accounts.refresh_balances()
+            await accounts.refresh_orders()
+        self.query_one(StatusBar).refresh()
+
+    # ------------------------------------------------------------------ routing
+
+    @on(SymbolChosen)
+    def _symbol_chosen(self, message: SymbolChosen) -> None:
+        self.query_one(ChainPane).show_symbol(message.symbol)
+        if message.add_to_board:
+            self.query_one(QuoteBoard).add_symbol(message.symbol)
+
+    @on(AddLeg)
+    def _add_leg(self, message: AddLeg) -> None:
+        self.query_one(BuilderPane).add_leg(message.leg)
+
+    @on(StageTicket)
+    def _stage_ticket(self, message: StageTicket) -> None:
+        builder = self.query_one(BuilderPane)
+        builder.load_ticket(message.ticket, message.note)
+        if message.review:
+            builder.action_review()
+
+    def action_resume_orders(self) -> None:
+        if self.services is not None:
+            self.services.reconciler.resume_orders()
+            self.notify("New orders resumed.")
+
+    async def action_quit(self) -> None:
+        await self._shutdown_services()
+        self.exit()
+
+    async def _shutdown_services(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self.workers.cancel_group(self, "services")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.connector.close(), timeout=10)

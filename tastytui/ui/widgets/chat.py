@@ -1,0 +1,14 @@
+"""Assistant pane (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from tastytui.ui.widgets.pane import Pane
+
+
+class ChatPane(Pane):
+    def compose(self) -> ComposeResult:
+        self.border_title = "Assistant"
+        yield Static("loading…")
