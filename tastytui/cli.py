@@ -92,13 +92,67 @@ def _run_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def _login_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("login", help="check tastytrade credentials and keep them in the keyring")
+    p.add_argument("--profile", help="cert or live (default: the config's profile)")
+    p.add_argument(
+        "--browser",
+        action="store_true",
+        help="use the OAuth authorization-code flow in a browser instead",
+    )
+    p.add_argument("--anthropic", action="store_true", help="store the Anthropic API key instead")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="tastytui", description="A keyboard-first terminal trading console for tastytrade."
+        prog="tastytui",
+        description="A keyboard-first terminal trading console for tastytrade. "
+        "With no command it starts the console (on the embedded simulator by default).",
     )
+    parser.add_argument("--profile", help="sim (default), cert or live (opt-in)")
+    parser.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        help="fewer screen updates per second, for slow SSH links",
+    )
+    parser.add_argument("--theme", help="a theme name (see the command palette)")
     sub = parser.add_subparsers(dest="command")
     _sim_parser(sub)
+    _login_parser(sub)
     return parser
+
+
+def _run_console(args: argparse.Namespace) -> int:
+    from tastytui.services.errors import ConfigError
+
+    try:
+        from tastytui.config import load
+
+        config = load()
+        name, _ = config.active(args.profile)
+    except ConfigError as exc:
+        print(f"tastytui: {exc}", file=sys.stderr)
+        return 2
+    if args.theme:
+        config.ui.theme = args.theme
+    from tastytui.ui.app import TastyApp
+
+    app = TastyApp(config, name, low_bandwidth=args.low_bandwidth or None)
+    app.run()
+    return 0
+
+
+def _run_login(args: argparse.Namespace) -> int:
+    from tastytui.cli_login import login
+    from tastytui.config import load
+    from tastytui.services.errors import ConfigError
+
+    try:
+        config = load()
+    except ConfigError as exc:
+        print(f"tastytui: {exc}", file=sys.stderr)
+        return 2
+    return login(config, args.profile, browser=args.browser, anthropic=args.anthropic)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,5 +160,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sim":
         return _run_sim(args)
-    parser.print_help()
-    return 0
+    if args.command == "login":
+        return _run_login(args)
+    return _run_console(args)

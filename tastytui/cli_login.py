@@ -57,22 +57,30 @@ def login(
             return 0
         name, profile = config.active(profile_name)
         if name == "sim":
-            say("The sim profile needs no login: the embedded simulator's credentials are built in.")
+            say(
+                "The sim profile needs no login: the embedded simulator's credentials are built in."
+            )
             return 0
         if browser:
             credentials = asyncio.run(
-                _browser_flow(profile.api_url, profile.authorize_url, profile.client_id or
-                              _ask_required(ask, "OAuth client id: "),
-                              _ask_required(ask_secret, "OAuth client secret: "),
-                              say, open_browser, callback_port)
+                _browser_flow(
+                    profile.api_url,
+                    profile.authorize_url,
+                    profile.client_id or _ask_required(ask, "OAuth client id: "),
+                    _ask_required(ask_secret, "OAuth client secret: "),
+                    say,
+                    open_browser,
+                    callback_port,
+                )
             )
         else:
             credentials = Credentials(
                 _ask_required(ask_secret, "OAuth client secret: "),
                 _ask_required(ask_secret, "Personal grant refresh token: "),
             )
-        endpoint = Endpoint(name, profile.api_url, profile.streamer_url, credentials,
-                            is_test=name == "cert")
+        endpoint = Endpoint(
+            name, profile.api_url, profile.streamer_url, credentials, is_test=name == "cert"
+        )
         check = asyncio.run(verify(endpoint))
     except ServiceError as exc:
         say(f"Login failed: {exc}")
@@ -106,5 +114,5 @@ async def _browser_flow(
         url = authorize_url(authorize_base, client_id, state)
         say(f"Open this address to approve tastytui (redirects to {REDIRECT_URI}):\n  {url}")
         open_browser(url)
-        code = await server.code(timeout=300)
+        code = await server.code(within=300)
     return await exchange_code(api_url, client_id, client_secret, code)

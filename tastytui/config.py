@@ -114,9 +114,7 @@ class UiSettings:
     #: Key remaps: action id → key, e.g. ``"order.confirm" = "ctrl+y"``.
     keys: dict[str, str] = field(default_factory=dict)
     #: Option-chain columns, left to right for calls (mirrored for puts).
-    chain_columns: list[str] = field(
-        default_factory=lambda: ["delta", "iv", "bid", "ask"]
-    )
+    chain_columns: list[str] = field(default_factory=lambda: ["delta", "iv", "bid", "ask"])
     #: Symbols on the quote board when no broker watchlist is chosen.
     watchlist: list[str] = field(
         default_factory=lambda: ["SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN"]
@@ -231,7 +229,7 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list such as [\"SPY\", \"QQQ\"]")
+            raise ConfigError(f'{where} must be a list such as ["SPY", "QQQ"]')
         return [_coerce(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
     if origin is dict:
         _, item = typing.get_args(kind)

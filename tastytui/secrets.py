@@ -154,8 +154,7 @@ class SecretStore:
             self._keyring().set_password(SERVICE, f"{account}:{name}", value)
         except Exception as exc:
             raise SecretsError(
-                f"the keyring refused to store the secret ({type(exc).__name__}). "
-                + status.advice
+                f"the keyring refused to store the secret ({type(exc).__name__}). " + status.advice
             ) from None
 
     def delete(self, profile: str, name: str) -> None:

@@ -50,7 +50,7 @@ def price(
     rate: float = 0.0,
     div: float = 0.0,
 ) -> float:
-    """Option value; at or past expiry (t <= 0) or with zero volatility it is the intrinsic value."""
+    """Option value; at or past expiry (t <= 0) or with zero volatility, the intrinsic value."""
     if t <= _MIN_T or vol <= 0.0:
         return max(0.0, spot - strike) if is_call else max(0.0, strike - spot)
     d1, d2 = _d1_d2(spot, strike, t, rate, div, vol)

@@ -54,14 +54,13 @@ class OptionSymbol:
     def occ(self) -> str:
         """The 21-character OCC symbol used by tastytrade's REST API."""
         millis = int(self.strike * 1000)
-        return (
-            f"{self.root:<6}{self.expiration:%y%m%d}{self.option_type.value}{millis:08d}"
-        )
+        return f"{self.root:<6}{self.expiration:%y%m%d}{self.option_type.value}{millis:08d}"
 
     @property
     def streamer(self) -> str:
         """The dxfeed symbol used by DXLink: whole strikes without decimals."""
-        return f".{self.root}{self.expiration:%y%m%d}{self.option_type.value}{format_strike(self.strike)}"
+        strike = format_strike(self.strike)
+        return f".{self.root}{self.expiration:%y%m%d}{self.option_type.value}{strike}"
 
 
 def format_strike(strike: Decimal) -> str:

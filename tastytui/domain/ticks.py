@@ -137,8 +137,12 @@ def _exponent_of(schedule: TickSchedule) -> Decimal:
 #: SPY, QQQ, IWM and similar: every option trades in pennies.
 PENNY_ALL = TickSchedule.uniform("0.01")
 #: Penny-pilot classes: 0.01 below $3, 0.05 at and above.
-PENNY_PILOT = TickSchedule((TickBand(Decimal("0.01"), Decimal("3")), TickBand(Decimal("0.05"), None)))
+PENNY_PILOT = TickSchedule(
+    (TickBand(Decimal("0.01"), Decimal("3")), TickBand(Decimal("0.05"), None))
+)
 #: Everything else: 0.05 below $3, 0.10 at and above.
-NICKEL_DIME = TickSchedule((TickBand(Decimal("0.05"), Decimal("3")), TickBand(Decimal("0.10"), None)))
+NICKEL_DIME = TickSchedule(
+    (TickBand(Decimal("0.05"), Decimal("3")), TickBand(Decimal("0.10"), None))
+)
 #: Listed stocks at or above $1.
 STOCK = TickSchedule.uniform("0.01")

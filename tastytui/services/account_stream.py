@@ -56,14 +56,16 @@ class AccountStream:
             except asyncio.CancelledError:
                 self.health.update(account_stream=LinkState.OFF)
                 raise
-            except BaseException as exc:  # noqa: BLE001 - the SDK raises ExceptionGroups
+            except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
                 reason = _describe(exc)
             self.connected.clear()
             first = False
             self.reconnects += 1
-            self.health.update(account_stream=LinkState.DOWN, last_error=f"account stream: {reason}")
+            self.health.update(
+                account_stream=LinkState.DOWN, last_error=f"account stream: {reason}"
+            )
             log.warning("account stream lost (%s); reconnecting in %.1f s", reason, delay)
             await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
             delay = min(self.backoff_max, delay * 2)

@@ -34,11 +34,19 @@ from tastytui.domain.ticks import TickSchedule
 from tastytui.services.broker import Broker, guarded
 from tastytui.services.errors import BrokerRejected, ServiceError
 from tastytui.services.events import BalancesChanged, EventBus, PositionsChanged
-from tastytui.services.portfolio import HeldPosition, Mark, Portfolio, build_portfolio, held_from_wire
+from tastytui.services.portfolio import (
+    HeldPosition,
+    Mark,
+    Portfolio,
+    build_portfolio,
+    held_from_wire,
+)
 from tastytui.services.risk import RiskContext
 
 _METRICS_TTL = 300.0
-_TERMINAL = frozenset({"Filled", "Cancelled", "Expired", "Rejected", "Removed", "Partially Removed"})
+_TERMINAL = frozenset(
+    {"Filled", "Cancelled", "Expired", "Rejected", "Removed", "Partially Removed"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +183,10 @@ class AccountService:
         book = self._orders.setdefault(order.account_number, {})
         previous = book.get(order.id)
         # Never let a late push regress a finished order (e.g. Live arriving after Filled).
-        if previous is not None and previous.status.value in _TERMINAL and (
-            order.status.value not in _TERMINAL
+        if (
+            previous is not None
+            and previous.status.value in _TERMINAL
+            and (order.status.value not in _TERMINAL)
         ):
             return
         book[order.id] = order
@@ -203,7 +213,9 @@ class AccountService:
         greeks = getattr(data, "greeks", None)
         if greeks is None:
             return Mark(price, age)
-        return Mark(price, age, greeks.delta, greeks.gamma, greeks.theta, greeks.vega, greeks.volatility)
+        return Mark(
+            price, age, greeks.delta, greeks.gamma, greeks.theta, greeks.vega, greeks.volatility
+        )
 
     def portfolio(self, number: str | None = None) -> Portfolio:
         account = number or self.current
@@ -244,7 +256,9 @@ class AccountService:
     async def metrics(self, symbols: Sequence[str]) -> dict[str, MarketMetricInfo]:
         """Market metrics (IV rank, beta, liquidity, earnings), cached for five minutes."""
         now = time.monotonic()
-        wanted = [s for s in symbols if s not in self._metrics or now - self._metrics[s][0] > _METRICS_TTL]
+        wanted = [
+            s for s in symbols if s not in self._metrics or now - self._metrics[s][0] > _METRICS_TTL
+        ]
         for start in range(0, len(wanted), 50):
             batch = wanted[start : start + 50]
             rows = await guarded(get_market_metrics(self.session, batch), "read market metrics")
@@ -273,7 +287,9 @@ class AccountService:
         cached = self._chains.get(key)
         if cached is not None:
             return cached
-        nested = await guarded(NestedOptionChain.get(self.session, symbol), f"read the {symbol} chain")
+        nested = await guarded(
+            NestedOptionChain.get(self.session, symbol), f"read the {symbol} chain"
+        )
         chain = chain_from_nested(symbol, nested)
         self._chains[key] = chain
         return chain
@@ -311,8 +327,11 @@ class AccountService:
             data = self.store.get(key) if self.store is not None else None
             quote = getattr(data, "quote", None)
             age = self.store.age(key) if data is not None else None
-            if quote is not None and quote.bid is not None and quote.ask is not None and (
-                age is not None and age <= self.stale_after
+            if (
+                quote is not None
+                and quote.bid is not None
+                and quote.ask is not None
+                and (age is not None and age <= self.stale_after)
             ):
                 out[symbol] = LegQuote(_dec(quote.bid), _dec(quote.ask))
             else:
@@ -321,7 +340,9 @@ class AccountService:
             options = [s for s in missing if _is_occ(s)]
             equities = [s for s in missing if not _is_occ(s)]
             rows = await guarded(
-                get_market_data_by_type(self.session, equities=equities or None, options=options or None),
+                get_market_data_by_type(
+                    self.session, equities=equities or None, options=options or None
+                ),
                 "read quotes",
             )
             for row in rows:
@@ -340,7 +361,9 @@ class AccountService:
         for p in held:
             # Options count contracts; stock counts 100-share lots.
             contracts[p.underlying] += abs(p.quantity) if p.option else abs(p.quantity) / 100
-        wanted = sorted({p.underlying for p in held} | set(underlyings) | {k[0] for k in self._chains})
+        wanted = sorted(
+            {p.underlying for p in held} | set(underlyings) | {k[0] for k in self._chains}
+        )
         earnings: dict[str, date | None] = {}
         try:
             for symbol, info in (await self.metrics(wanted)).items():
@@ -359,7 +382,9 @@ class AccountService:
 
     # ------------------------------------------------------------------ history
 
-    async def net_liq_history(self, number: str | None = None, time_back: str = "1m") -> list[NetLiqOhlc]:
+    async def net_liq_history(
+        self, number: str | None = None, time_back: str = "1m"
+    ) -> list[NetLiqOhlc]:
         account = self.sdk_account(number)
         return await guarded(
             account.get_net_liquidating_value_history(self.session, time_back=time_back),
@@ -387,7 +412,9 @@ class AccountService:
     async def public_watchlists(self) -> list[PublicWatchlist]:
         return await guarded(PublicWatchlist.get(self.session), "read public watchlists")
 
-    async def save_watchlist(self, name: str, symbols: Sequence[str], *, create: bool) -> PrivateWatchlist:
+    async def save_watchlist(
+        self, name: str, symbols: Sequence[str], *, create: bool
+    ) -> PrivateWatchlist:
         entries = [{"symbol": normalize_equity(s), "instrument-type": "Equity"} for s in symbols]
         watchlist = PrivateWatchlist(name=name, watchlist_entries=entries)
         action = watchlist.upload if create else watchlist.update
@@ -441,4 +468,3 @@ def _streamer_key(symbol: str) -> str:
 
 def _dec(value: float) -> Decimal:
     return Decimal(repr(round(value, 4)))
-

@@ -69,7 +69,9 @@ async def guarded(awaitable: Awaitable[T], what: str) -> T:
             f"({exc.error_count()} field errors, e.g. {exc.errors()[0]['loc']})"
         ) from None
     except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
-        raise BrokerUnavailable(f"could not reach tastytrade to {what} ({type(exc).__name__})") from None
+        raise BrokerUnavailable(
+            f"could not reach tastytrade to {what} ({type(exc).__name__})"
+        ) from None
 
 
 class Broker:
@@ -85,9 +87,7 @@ class Broker:
             trust_env=False,
         )
         self.session._client.base_url = endpoint.api_url
-        self.transport: ResilientTransport = install(
-            self.session, policy, health, endpoint.profile
-        )
+        self.transport: ResilientTransport = install(self.session, policy, health, endpoint.profile)
         self.accounts: list[Account] = []
         self._stack = contextlib.AsyncExitStack()
 

@@ -102,7 +102,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.policy.backoff_max, self.policy.backoff_base * (2**attempt))
-        return ceiling * (0.5 + 0.5 * self._rng.random())
+        return float(ceiling * (0.5 + 0.5 * self._rng.random()))
 
     def _retry_after(self, response: httpx2.Response, attempt: int) -> float:
         raw = response.headers.get("Retry-After")
@@ -135,9 +135,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
                     self._health.update(auth_problem=message)
                     raise GrantRevoked(message) from None
                 raise AuthError(f"tastytrade refused the token refresh: {text.strip()}") from None
-            self._health.update(
-                auth_problem=None, token_expires_at=None
-            )
+            self._health.update(auth_problem=None, token_expires_at=None)
 
     # ----------------------------------------------------------------- send
 

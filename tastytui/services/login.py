@@ -68,9 +68,7 @@ class CallbackServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, REDIRECT_HOST, self.port)
         await site.start()
-        server = site._server
-        if server is not None and server.sockets:  # type: ignore[union-attr]
-            self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -86,12 +84,13 @@ class CallbackServer:
             status=400, text="This is not the login tastytui started (state mismatch)."
         )
 
-    async def code(self, timeout: float) -> str:
+    async def code(self, within: float) -> str:
+        """The authorization code the browser brings back, or AuthError after `within` s."""
         try:
-            return await asyncio.wait_for(asyncio.shield(self._code), timeout)
+            return await asyncio.wait_for(asyncio.shield(self._code), within)
         except TimeoutError:
             raise AuthError(
-                f"no authorization arrived within {timeout:.0f} s: finish the login in the "
+                f"no authorization arrived within {within:.0f} s: finish the login in the "
                 "browser, or use a personal grant (tastytui login without --browser)"
             ) from None
 

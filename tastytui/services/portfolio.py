@@ -139,8 +139,10 @@ def view_position(
     """Mark one position: P&L in dollars, greeks per position, beta-weighted delta."""
     qty = float(held.quantity)
     mult = held.multiplier
-    price = mark.price if mark.price is not None else (
-        float(held.broker_mark) if held.broker_mark is not None else None
+    price = (
+        mark.price
+        if mark.price is not None
+        else (float(held.broker_mark) if held.broker_mark is not None else None)
     )
     open_pnl = day_pnl = None
     if price is not None:
@@ -151,7 +153,9 @@ def view_position(
         day_pnl = (price - float(reference)) * qty * mult + float(held.realized_today)
     if held.option is None:
         delta: float | None = qty  # one share = one delta
-        gamma = theta = vega = 0.0
+        gamma: float | None = 0.0
+        theta: float | None = 0.0
+        vega: float | None = 0.0
     else:
         delta = mark.delta * qty * mult if mark.delta is not None else None
         gamma = mark.gamma * qty * mult if mark.gamma is not None else None

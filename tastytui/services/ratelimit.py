@@ -11,7 +11,10 @@ class TokenBucket:
     """``rate`` requests per second on average, bursts of up to ``capacity``."""
 
     def __init__(
-        self, rate: float, capacity: float | None = None, monotonic: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        capacity: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")

@@ -15,6 +15,7 @@ at the next start-up too.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -141,7 +142,9 @@ class Reconciler:
             if self.resolve_orders is not None:
                 for line in await self.resolve_orders():
                     found.append(
-                        Finding(self.clock.now(), "", FindingKind.ORDER_RESOLVED, "", None, None, line)
+                        Finding(
+                            self.clock.now(), "", FindingKind.ORDER_RESOLVED, "", None, None, line
+                        )
                     )
             self.runs += 1
             self.findings.extend(found)
@@ -194,23 +197,54 @@ class Reconciler:
             mine, broker = ours.get(symbol), theirs.get(symbol)
             label = symbol.strip()
             if mine is None and broker is not None:
-                found.append(Finding(now, account, FindingKind.ADOPTED, symbol, None, broker,
-                                     f"{account}: {label} ({broker:+}) changed without "
-                                     "notification — adopted from the broker"))
+                found.append(
+                    Finding(
+                        now,
+                        account,
+                        FindingKind.ADOPTED,
+                        symbol,
+                        None,
+                        broker,
+                        f"{account}: {label} ({broker:+}) changed without "
+                        "notification — adopted from the broker",
+                    )
+                )
             elif mine is not None and broker is None:
-                found.append(Finding(now, account, FindingKind.VANISHED, symbol, mine, None,
-                                     f"{account}: {label} ({mine:+}) is gone at the broker "
-                                     "without notice — risk: check how it was closed"))
+                found.append(
+                    Finding(
+                        now,
+                        account,
+                        FindingKind.VANISHED,
+                        symbol,
+                        mine,
+                        None,
+                        f"{account}: {label} ({mine:+}) is gone at the broker "
+                        "without notice — risk: check how it was closed",
+                    )
+                )
             elif mine != broker:
-                found.append(Finding(now, account, FindingKind.QUANTITY, symbol, mine, broker,
-                                     f"{account}: {label} is {broker:+} at the broker, we had "
-                                     f"{mine:+} — took the broker's quantity"))
+                found.append(
+                    Finding(
+                        now,
+                        account,
+                        FindingKind.QUANTITY,
+                        symbol,
+                        mine,
+                        broker,
+                        f"{account}: {label} is {broker:+} at the broker, we had "
+                        f"{mine:+} — took the broker's quantity",
+                    )
+                )
         return found
 
     def resume_orders(self) -> None:
         """The user reviewed the findings: lift the halt on new orders."""
         self.halted = None
         self.health.update(orders_halted=None)
+
+    async def after_reconnect(self) -> None:
+        """Reconcile at once: pushes may have been missed while the account stream was down."""
+        await self.reconcile("account stream connected")
 
     def trigger(self) -> None:
         """Ask the loop to reconcile now (after a reconnect)."""
@@ -225,8 +259,5 @@ class Reconciler:
                 log.warning("reconciliation failed: %s", exc)
                 self.health.update(last_error=f"reconciliation: {exc}")
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
-

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from tastytui.config import Config, Profile
@@ -36,7 +37,7 @@ from tastytui.services.risk import RiskGuard
 
 log = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[None]]
+Job = Callable[[], Coroutine[Any, Any, None]]
 
 
 def endpoint_for(
@@ -69,7 +70,10 @@ def endpoint_for(
             f"TASTYTUI_{name.upper()}_REFRESH_TOKEN for this shell)"
         )
     return Endpoint(
-        name, profile.api_url, profile.streamer_url, Credentials(secret, refresh),
+        name,
+        profile.api_url,
+        profile.streamer_url,
+        Credentials(secret, refresh),
         is_test=name == "cert",
     )
 
@@ -135,8 +139,12 @@ class Services:
             watchdog=config.streaming.watchdog,
         )
         accounts = AccountService(
-            broker, store, events, clock,
-            beta_symbol=config.ui.beta_symbol, stale_after=config.streaming.stale_after,
+            broker,
+            store,
+            events,
+            clock,
+            beta_symbol=config.ui.beta_symbol,
+            stale_after=config.streaming.stale_after,
         )
         accounts.choose(profile.account)
         directory = state_dir or data_dir()
@@ -144,24 +152,48 @@ class Services:
         stack.callback(journal.close)
         risk = RiskGuard(profile.risk)
         fills = FillTracker(broker, journal, events, clock, profile=profile_name)
-        orders = OrderService(broker, journal, risk, accounts, events, clock, profile_name,
-                              fills=fills)
+        orders = OrderService(
+            broker, journal, risk, accounts, events, clock, profile_name, fills=fills
+        )
         book = BookStore(directory / f"book-{profile_name}.sqlite3")
         stack.callback(book.close)
         reconciler = Reconciler(
-            accounts, events, health, clock,
-            profile=profile_name, store=book, resolve_orders=orders.resolve_unknown,
+            accounts,
+            events,
+            health,
+            clock,
+            profile=profile_name,
+            store=book,
+            resolve_orders=orders.resolve_unknown,
             interval=config.reconcile.interval,
         )
         stream = AccountStream(
-            broker, accounts, health,
+            broker,
+            accounts,
+            health,
             on_order=fills.on_order,
-            on_connected=lambda: reconciler.reconcile("account stream connected"),
+            on_connected=reconciler.after_reconnect,
         )
         fills.resume()
         return cls(
-            config, profile_name, profile, endpoint, clock, health, events, broker, store,
-            dxlink, accounts, journal, risk, fills, orders, stream, reconciler, stack,
+            config,
+            profile_name,
+            profile,
+            endpoint,
+            clock,
+            health,
+            events,
+            broker,
+            store,
+            dxlink,
+            accounts,
+            journal,
+            risk,
+            fills,
+            orders,
+            stream,
+            reconciler,
+            stack,
         )
 
     def jobs(self) -> dict[str, Job]:

@@ -8,6 +8,7 @@ of the underlying's price, the clock and the contract, cached per step.
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import zlib
@@ -358,7 +359,9 @@ class MarketModel:
             vol = math.sqrt(vol * vol + spec.earnings_move**2 / max(t, 1.0 / 365.0))
         return vol
 
-    def implied_vol(self, option: OptionSymbol, spot: float, t: float, spec: UnderlyingSpec) -> float:
+    def implied_vol(
+        self, option: OptionSymbol, spot: float, t: float, spec: UnderlyingSpec
+    ) -> float:
         atm = self.atm_vol(spec, t, option.expiration)
         if t <= 0:
             return atm
@@ -399,7 +402,13 @@ class MarketModel:
         volume = int(open_interest * (0.02 + 0.15 * _unit(key + "v")) * (1 + self.step / 50_000))
         prev_t = t + 1.0 / 365.0
         prev_close = bs.price(
-            ticker.prev_close, strike, prev_t, iv, option.is_call, RISK_FREE_RATE, spec.dividend_yield
+            ticker.prev_close,
+            strike,
+            prev_t,
+            iv,
+            option.is_call,
+            RISK_FREE_RATE,
+            spec.dividend_yield,
         )
         quote = OptionQuote(
             symbol=option,
@@ -505,7 +514,11 @@ class MarketModel:
         closes = ticker.daily_closes
         chain = self.chain(symbol)
         exp_ivs = [
-            (e.expiration, e.settlement, self.atm_vol(spec, max(1, e.dte(self.today())) / 365.0, e.expiration))
+            (
+                e.expiration,
+                e.settlement,
+                self.atm_vol(spec, max(1, e.dte(self.today())) / 365.0, e.expiration),
+            )
             for e in chain.expirations
         ]
         return Metrics(
@@ -528,7 +541,9 @@ class MarketModel:
 
     # --------------------------------------------------------------- candles
 
-    def candles(self, symbol: str, period: timedelta, since: datetime, limit: int = 1000) -> list[MinuteBar]:
+    def candles(
+        self, symbol: str, period: timedelta, since: datetime, limit: int = 1000
+    ) -> list[MinuteBar]:
         """OHLC bars of ``period`` from ``since`` on, at most ``limit`` (the newest)."""
         ticker = self._tickers[symbol]
         if period >= timedelta(days=1):
@@ -573,7 +588,7 @@ class MarketModel:
 
 def _historical_vol(closes: list[float], days: int) -> float:
     window = closes[-(days + 1) :]
-    returns = [math.log(b / a) for a, b in zip(window, window[1:], strict=False)]
+    returns = [math.log(b / a) for a, b in itertools.pairwise(window)]
     if len(returns) < 2:
         return 0.0
     mean = sum(returns) / len(returns)

@@ -82,9 +82,7 @@ class SimServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         await site.start()
-        server = site._server
-        assert server is not None and server.sockets  # type: ignore[union-attr]
-        self.port = int(server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        self.port = int(self._runner.addresses[0][1])
         self.exchange.base_url = self.base_url
         self._market_task = asyncio.create_task(self.exchange.run(), name="sim-market")
         log.info("simulator listening on %s", self.base_url)

@@ -63,7 +63,7 @@ class TooSmall(Static):
 class TastyApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "tastytui"
-    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app")  # type: ignore[assignment]
+    BINDINGS = keymap.bindings("app")
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
         (0, "-narrow"),
         (150, "-normal"),
@@ -152,8 +152,12 @@ class TastyApp(App[None]):
             self.post_message(ConnectFailed(reason))
             return
         self.services = services
-        self._unsubscribe.append(services.events.subscribe(lambda e: self.post_message(ServiceEvent(e))))
-        self._unsubscribe.append(services.health.subscribe(lambda h: self.post_message(HealthChanged(h))))
+        self._unsubscribe.append(
+            services.events.subscribe(lambda e: self.post_message(ServiceEvent(e)))
+        )
+        self._unsubscribe.append(
+            services.health.subscribe(lambda h: self.post_message(HealthChanged(h)))
+        )
         for name, job in services.jobs().items():
             self.run_worker(job(), name=name, group="services", exit_on_error=False)
         self.set_interval(1.0 / max(0.5, self.flush_hz), self._flush_quotes)

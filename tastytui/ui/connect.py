@@ -28,7 +28,9 @@ class Connector(Protocol):
 class DefaultConnector:
     """The real thing: the simulator as a child process for ``sim``, saved logins otherwise."""
 
-    def __init__(self, config: Config, profile_name: str | None, clock: Clock | None = None) -> None:
+    def __init__(
+        self, config: Config, profile_name: str | None, clock: Clock | None = None
+    ) -> None:
         self.config = config
         self.profile_name = profile_name
         self.clock = clock
@@ -46,11 +48,15 @@ class DefaultConnector:
 
             status("starting the simulator…")
             state = profile.sim_state or str(default_sim_state())
-            self._sim = await asyncio.to_thread(SimProcess.start, seed=profile.sim_seed, state=state)
+            self._sim = await asyncio.to_thread(
+                SimProcess.start, seed=profile.sim_seed, state=state
+            )
             sim_url = self._sim.base_url
         status(f"logging in to {name}…")
         endpoint = endpoint_for(name, profile, sim_url=sim_url)
-        self._services = await Services.connect(self.config, name, profile, endpoint, clock=self.clock)
+        self._services = await Services.connect(
+            self.config, name, profile, endpoint, clock=self.clock
+        )
         return self._services
 
     async def close(self) -> None:

@@ -31,7 +31,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.quit", "ctrl+q", "app.quit", "Quit", "app", priority=True),
     Action("app.symbol", "slash", "app.symbol_entry", "Symbol", "app"),
     Action("app.focus_board", "1", "app.focus_pane('board')", "Quotes", "app", show=False),
-    Action("app.focus_positions", "2", "app.focus_pane('positions')", "Positions", "app", show=False),
+    Action(
+        "app.focus_positions", "2", "app.focus_pane('positions')", "Positions", "app", show=False
+    ),
     Action("app.focus_chain", "3", "app.focus_pane('chain')", "Chain", "app", show=False),
     Action("app.focus_builder", "4", "app.focus_pane('builder')", "Builder", "app", show=False),
     Action("app.focus_orders", "5", "app.focus_pane('orders')", "Orders", "app", show=False),

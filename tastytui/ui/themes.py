@@ -31,8 +31,17 @@ DOMAIN_DEFAULTS: dict[str, str] = {
 }
 DEFAULT_THEME = "tastytui-dark"
 _CORE = (
-    "primary", "secondary", "warning", "error", "success", "accent",
-    "foreground", "background", "surface", "panel", "boost",
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
 )
 
 
@@ -59,7 +68,7 @@ def parse_theme(path: Path) -> Theme:
         raise ValueError(f"{path.name}: cannot read it ({exc})") from None
     name = raw.get("name")
     if not isinstance(name, str) or not name:
-        raise ValueError(f"{path.name}: needs a name = \"...\"")
+        raise ValueError(f'{path.name}: needs a name = "..."')
     if not isinstance(raw.get("primary"), str):
         raise ValueError(f"{path.name}: needs a primary colour")
     unknown = set(raw) - {"name", "dark", "variables", *_CORE}
@@ -78,9 +87,7 @@ def parse_theme(path: Path) -> Theme:
     from textual.design import ColorSystem
 
     try:
-        ColorSystem(
-            **{key: getattr(theme, key) for key in _CORE}, dark=theme.dark
-        ).generate()
+        ColorSystem(**{key: getattr(theme, key) for key in _CORE}, dark=theme.dark).generate()
     except Exception as exc:  # Textual raises ColorParseError and friends
         raise ValueError(f"{path.name}: {exc}") from None
     return theme

@@ -46,7 +46,7 @@ async def sim(make_sim: SimFactory) -> SimServer:
 async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Wait until ``condition()`` holds."""
     async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - polling state that has no event
+        while not condition():
             await asyncio.sleep(0.01)
 
 

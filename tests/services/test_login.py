@@ -27,7 +27,8 @@ def cert_config(tmp_path: Path, base_url: str, streamer_url: str):  # type: igno
 
 
 async def test_personal_grant_is_verified_then_kept_in_the_keyring(
-    make_sim, tmp_path: Path  # type: ignore[no-untyped-def]
+    make_sim,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     sim = await make_sim()
     config = cert_config(tmp_path, sim.base_url, sim.streamer_url)
@@ -35,8 +36,9 @@ async def test_personal_grant_is_verified_then_kept_in_the_keyring(
     store = SecretStore(environ={}, backend=MemoryKeyring())
     said: list[str] = []
     code = await _in_thread(
-        lambda: login(config, "cert", ask_secret=lambda _: next(answers), store=store,
-                      say=said.append)
+        lambda: login(
+            config, "cert", ask_secret=lambda _: next(answers), store=store, say=said.append
+        )
     )
     assert code == 0, said
     assert store.get("cert", CLIENT_SECRET) == SIM_CLIENT_SECRET
@@ -52,8 +54,9 @@ async def test_bad_secret_saves_nothing_and_says_why(make_sim, tmp_path: Path) -
     store = SecretStore(environ={}, backend=MemoryKeyring())
     said: list[str] = []
     code = await _in_thread(
-        lambda: login(config, "cert", ask_secret=lambda _: next(answers), store=store,
-                      say=said.append)
+        lambda: login(
+            config, "cert", ask_secret=lambda _: next(answers), store=store, say=said.append
+        )
     )
     assert code == 1
     assert store.get("cert", CLIENT_SECRET) is None
@@ -90,8 +93,16 @@ async def test_browser_flow_with_the_exact_redirect_uri(make_sim, tmp_path: Path
     login_module.CallbackServer.__aenter__ = remember_port  # type: ignore[method-assign]
     try:
         code = await _in_thread(
-            lambda: login(config, "cert", browser=True, ask_secret=lambda _: SIM_CLIENT_SECRET,
-                          store=store, say=said.append, open_browser=browser, callback_port=0)
+            lambda: login(
+                config,
+                "cert",
+                browser=True,
+                ask_secret=lambda _: SIM_CLIENT_SECRET,
+                store=store,
+                say=said.append,
+                open_browser=browser,
+                callback_port=0,
+            )
         )
     finally:
         login_module.CallbackServer.__aenter__ = original  # type: ignore[method-assign]
@@ -111,7 +122,9 @@ async def test_browser_flow_with_the_exact_redirect_uri(make_sim, tmp_path: Path
 )
 async def test_any_other_redirect_is_refused(make_sim, variant: str) -> None:  # type: ignore[no-untyped-def]
     sim = await make_sim(redirect_uris=(REDIRECT_URI,))
-    url = authorize_url(f"{sim.base_url}/oauth/authorize", SIM_CLIENT_ID, "s1", redirect_uri=variant)
+    url = authorize_url(
+        f"{sim.base_url}/oauth/authorize", SIM_CLIENT_ID, "s1", redirect_uri=variant
+    )
     async with httpx.AsyncClient(trust_env=False) as client:
         answer = await client.get(url, follow_redirects=False)
     assert answer.status_code == 401

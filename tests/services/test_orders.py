@@ -216,7 +216,7 @@ async def until(predicate: Callable[[], object], within: float = 15.0, what: str
     """Wait until ``predicate()`` is truthy (fails the test after ``within`` seconds)."""
     async with asyncio.timeout(within):
         # Journal rows have no change signal to wait on: poll them briefly.
-        while not predicate():  # noqa: ASYNC110
+        while not predicate():
             await asyncio.sleep(0.02)
     assert predicate(), what
 

@@ -16,13 +16,21 @@ LAST_WEEK = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
 THIS_MORNING = datetime(2026, 11, 18, 15, 0, tzinfo=UTC)
 
 
-def option(symbol: str, qty: str, avg: str, close: str, opened: datetime = LAST_WEEK) -> HeldPosition:
+def option(
+    symbol: str, qty: str, avg: str, close: str, opened: datetime = LAST_WEEK
+) -> HeldPosition:
     occ = parse_occ(symbol)
-    return HeldPosition("A1", symbol, "SPY", occ, Decimal(qty), 100, Decimal(avg), Decimal(close), opened)
+    return HeldPosition(
+        "A1", symbol, "SPY", occ, Decimal(qty), 100, Decimal(avg), Decimal(close), opened
+    )
 
 
-def stock(symbol: str, qty: str, avg: str, close: str, opened: datetime = LAST_WEEK) -> HeldPosition:
-    return HeldPosition("A1", symbol, symbol, None, Decimal(qty), 1, Decimal(avg), Decimal(close), opened)
+def stock(
+    symbol: str, qty: str, avg: str, close: str, opened: datetime = LAST_WEEK
+) -> HeldPosition:
+    return HeldPosition(
+        "A1", symbol, symbol, None, Decimal(qty), 1, Decimal(avg), Decimal(close), opened
+    )
 
 
 def view(held: HeldPosition, mark: Mark, spot: float = 680.0, beta: float = 1.0):  # type: ignore[no-untyped-def]
@@ -73,7 +81,15 @@ def test_stale_marks_are_flagged_not_blanked() -> None:
 
 def test_missing_live_mark_falls_back_to_the_broker_snapshot() -> None:
     held = HeldPosition(
-        "A1", "KO", "KO", None, Decimal(10), 1, Decimal(60), Decimal(61), LAST_WEEK,
+        "A1",
+        "KO",
+        "KO",
+        None,
+        Decimal(10),
+        1,
+        Decimal(60),
+        Decimal(61),
+        LAST_WEEK,
         broker_mark=Decimal("62"),
     )
     v = view(held, Mark(None), spot=62.0)

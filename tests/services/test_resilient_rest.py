@@ -117,9 +117,7 @@ async def test_429_storm_is_absorbed_and_every_request_answered(
     assert broker.transport.retries >= 8
 
 
-async def test_endless_429_gives_up_with_a_rate_limit_error(
-    sim: SimServer, broker: Broker
-) -> None:
+async def test_endless_429_gives_up_with_a_rate_limit_error(sim: SimServer, broker: Broker) -> None:
     sim.control.http_fault(429, fraction=1.0, retry_after=0.0, path_prefix="/accounts/")
     with pytest.raises(RateLimited):
         await broker.accounts[0].get_balances(broker.session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
@@ -316,8 +317,14 @@ async def bearer(client: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+#: One TLS context for every raw client: building one loads the CA bundle (tens of ms), and the
+#: simulator speaks plain HTTP anyway.
+_TLS = ssl.create_default_context()
+
+
 def raw_client(sim: SimServer) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=sim.base_url, trust_env=False, timeout=10)
+    """A plain HTTP client on the simulator (for what the SDK hides: statuses, headers)."""
+    return httpx.AsyncClient(base_url=sim.base_url, trust_env=False, timeout=10, verify=_TLS)
 
 
 async def until_status(

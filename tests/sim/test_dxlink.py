@@ -57,7 +57,7 @@ async def first_events(
 async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Wait until ``condition()`` holds (for state the SDK exposes no event for)."""
     async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - nothing to await on
+        while not condition():
             await asyncio.sleep(0.01)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from httpx2.websockets import WebSocketNetworkError
 from tastytrade import Account, AlertStreamer, Session
 from tastytrade.order import LimitOrder, MarketOrder, OrderStatus
@@ -31,6 +32,7 @@ from tests.sim.simkit import (
     nets,
     put_vertical,
     raw_client,
+    running_sim,
     until_status,
 )
 
@@ -44,6 +46,35 @@ async def fsim(make_sim: SimFactory) -> SimServer:
 async def fsession(fsim: SimServer) -> AsyncIterator[Session]:
     async with sdk_session(fsim) as s:
         yield s
+
+
+# Faults that leave nothing behind (consumed, or cleared) share one simulator; the fixture
+# checks that each of those tests really left no fault pending.
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_sim() -> AsyncIterator[SimServer]:
+    async with running_sim(live_tape=False, tick_interval=0.05) as sim:
+        yield sim
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_session(shared_sim: SimServer) -> AsyncIterator[Session]:
+    async with sdk_session(shared_sim) as s:
+        yield s
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def ssim(shared_sim: SimServer) -> AsyncIterator[SimServer]:
+    yield shared_sim
+    assert shared_sim.control.state()["pending-http-faults"] == 0, "a test left a fault behind"
+    assert not shared_sim.control.state()["stale-symbols"]
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def ssession(ssim: SimServer, shared_session: Session) -> Session:
+    return shared_session
 
 
 # ---------------------------------------------------------------- auth faults
@@ -74,27 +105,29 @@ async def test_revoked_grant_breaks_calls_and_refreshes(fsim: SimServer, fsessio
 # ---------------------------------------------------------------- HTTP status faults
 
 
+@SHARED
 async def test_next_n_requests_fail_with_the_chosen_status(
-    fsim: SimServer, fsession: Session
+    ssim: SimServer, ssession: Session
 ) -> None:
-    account = await margin_account(fsession)
+    account = await margin_account(ssession)
     for status, code in (
         (401, "token_invalid"),
         (429, "too_many_requests"),
         (500, "internal_server_error"),
         (503, "service_unavailable"),
     ):
-        fsim.control.http_fault(status, count=2, path_prefix="/accounts")
+        ssim.control.http_fault(status, count=2, path_prefix="/accounts")
         for _ in range(2):
             with pytest.raises(TastytradeError, match=code):
-                await account.get_balances(fsession)
-        assert (await account.get_balances(fsession)).account_number == SIM_MARGIN_ACCOUNT
-    assert fsim.control.state()["injected"]["http_503"] == 2
+                await account.get_balances(ssession)
+        assert (await account.get_balances(ssession)).account_number == SIM_MARGIN_ACCOUNT
+    assert ssim.control.state()["injected"]["http_503"] == 2
 
 
-async def test_429_carries_retry_after(fsim: SimServer) -> None:
-    fsim.control.http_fault(429, count=1, retry_after=3)
-    async with raw_client(fsim) as client:
+@SHARED
+async def test_429_carries_retry_after(ssim: SimServer) -> None:
+    ssim.control.http_fault(429, count=1, retry_after=3)
+    async with raw_client(ssim) as client:
         throttled = await client.get("/customers/me/accounts")
         after = await client.get("/customers/me/accounts", headers=await bearer(client))
     assert throttled.status_code == 429
@@ -103,13 +136,14 @@ async def test_429_carries_retry_after(fsim: SimServer) -> None:
     assert after.status_code == 200
 
 
-async def test_faults_can_target_a_method_and_path(fsim: SimServer, fsession: Session) -> None:
-    account = await margin_account(fsession)
-    fsim.control.http_fault(500, count=1, path_prefix="/accounts/", method="POST")
-    await account.get_balances(fsession)  # a GET passes untouched
-    legs = put_vertical(fsim)
+@SHARED
+async def test_faults_can_target_a_method_and_path(ssim: SimServer, ssession: Session) -> None:
+    account = await margin_account(ssession)
+    ssim.control.http_fault(500, count=1, path_prefix="/accounts/", method="POST")
+    await account.get_balances(ssession)  # a GET passes untouched
+    legs = put_vertical(ssim)
     with pytest.raises(TastytradeError, match="internal_server_error"):
-        await account.place_order(fsession, LimitOrder(legs=legs, price=Decimal("1")))
+        await account.place_order(ssession, LimitOrder(legs=legs, price=Decimal("1")))
 
 
 async def _fault_pattern(sim: SimServer) -> list[int]:
@@ -131,15 +165,16 @@ async def test_fractional_faults_are_deterministic_under_the_seed(make_sim: SimF
     assert first != other
 
 
+@SHARED
 async def test_delay_fault_slows_one_call_by_about_the_delay(
-    fsim: SimServer, fsession: Session
+    ssim: SimServer, ssession: Session
 ) -> None:
-    account = await margin_account(fsession)
-    fsim.control.http_fault(None, delay=0.4, path_prefix="/accounts/5WT00001/balances")
+    account = await margin_account(ssession)
+    ssim.control.http_fault(None, delay=0.4, path_prefix="/accounts/5WT00001/balances")
     timings = []
     for _ in range(2):
         started = time.monotonic()
-        await account.get_balances(fsession)
+        await account.get_balances(ssession)
         timings.append(time.monotonic() - started)
     assert 0.4 <= timings[0] < 1.4
     assert timings[1] < 0.3
@@ -148,21 +183,22 @@ async def test_delay_fault_slows_one_call_by_about_the_delay(
 # ---------------------------------------------------------------- stream and ledger faults
 
 
+@SHARED
 async def test_dropping_account_streams_ends_the_sdk_streamer(
-    fsim: SimServer, fsession: Session
+    ssim: SimServer, ssession: Session
 ) -> None:
-    account = await margin_account(fsession)
-    streamer = AlertStreamer(fsession)
-    streamer.base_url = fsim.streamer_url
+    account = await margin_account(ssession)
+    streamer = AlertStreamer(ssession)
+    streamer.base_url = ssim.streamer_url
     with pytest.raises(ExceptionGroup) as info:
         async with streamer:
             await streamer.subscribe_accounts([account])
-            assert await fsim.control.drop_streams(dxlink=False, account=True) == 1
+            assert await ssim.control.drop_streams(dxlink=False, account=True) == 1
             await asyncio.sleep(5)  # the streamer's task group cancels this
     assert info.group_contains(WebSocketNetworkError, depth=2)
     # The simulator itself is fine: a new streamer connects.
-    async with account_stream(fsim, fsession, [account]):
-        assert fsim.control.state()["account-sessions"] == 1
+    async with account_stream(ssim, ssession, [account]):
+        assert ssim.control.state()["account-sessions"] == 1
 
 
 async def test_silent_close_removes_the_position_without_any_push(
@@ -228,8 +264,9 @@ async def _control(sim: SimServer, method: str, path: str, body: Any = None) -> 
         return await client.request(method, f"/_sim/{path}", json=body)
 
 
-async def test_control_state(fsim: SimServer) -> None:
-    response = await _control(fsim, "GET", "state")
+@SHARED
+async def test_control_state(ssim: SimServer) -> None:
+    response = await _control(ssim, "GET", "state")
     state = response.json()["data"]
     assert response.status_code == 200
     assert state["fill-model"] == "mid" and state["market-state"] == "Open"
@@ -272,13 +309,14 @@ async def test_control_expire_tokens(fsim: SimServer, fsession: Session) -> None
         await account.get_balances(fsession)
 
 
-async def test_control_expire_quote_tokens(fsim: SimServer) -> None:
-    async with raw_client(fsim) as client:
+@SHARED
+async def test_control_expire_quote_tokens(ssim: SimServer) -> None:
+    async with raw_client(ssim) as client:
         issued = await client.get("/api-quote-tokens", headers=await bearer(client))
     token = issued.json()["data"]["token"]
-    assert fsim.exchange.auth.is_valid_quote_token(token)
-    assert (await _control(fsim, "POST", "quote-tokens/expire")).status_code == 200
-    assert not fsim.exchange.auth.is_valid_quote_token(token)
+    assert ssim.exchange.auth.is_valid_quote_token(token)
+    assert (await _control(ssim, "POST", "quote-tokens/expire")).status_code == 200
+    assert not ssim.exchange.auth.is_valid_quote_token(token)
 
 
 async def test_control_revoke_and_restore_grant(fsim: SimServer, fsession: Session) -> None:
@@ -290,10 +328,11 @@ async def test_control_revoke_and_restore_grant(fsim: SimServer, fsession: Sessi
     assert await Account.get(fsession)
 
 
-async def test_control_http_fault_and_clear(fsim: SimServer, fsession: Session) -> None:
-    account = await margin_account(fsession)
+@SHARED
+async def test_control_http_fault_and_clear(ssim: SimServer, ssession: Session) -> None:
+    account = await margin_account(ssession)
     response = await _control(
-        fsim,
+        ssim,
         "POST",
         "faults/http",
         {"status": 503, "fraction": 1.0, "path-prefix": "/accounts", "retry-after": 2},
@@ -301,40 +340,43 @@ async def test_control_http_fault_and_clear(fsim: SimServer, fsession: Session) 
     assert response.json()["data"]["state"]["pending-http-faults"] == 1
     for _ in range(3):  # a fraction fault stays until cleared
         with pytest.raises(TastytradeError, match="service_unavailable"):
-            await account.get_balances(fsession)
-    assert (await _control(fsim, "DELETE", "faults/http")).status_code == 200
-    await account.get_balances(fsession)
-    invalid = await _control(fsim, "POST", "faults/http", {"status": 200})
+            await account.get_balances(ssession)
+    assert (await _control(ssim, "DELETE", "faults/http")).status_code == 200
+    await account.get_balances(ssession)
+    invalid = await _control(ssim, "POST", "faults/http", {"status": 200})
     assert invalid.status_code == 400 and "4xx or 5xx" in invalid.json()["error"]["message"]
 
 
-async def test_control_drop_streams(fsim: SimServer, fsession: Session) -> None:
-    account = await margin_account(fsession)
-    streamer = AlertStreamer(fsession)
-    streamer.base_url = fsim.streamer_url
+@SHARED
+async def test_control_drop_streams(ssim: SimServer, ssession: Session) -> None:
+    account = await margin_account(ssession)
+    streamer = AlertStreamer(ssession)
+    streamer.base_url = ssim.streamer_url
     with pytest.raises(ExceptionGroup):
         async with streamer:
             await streamer.subscribe_accounts([account])
-            response = await _control(fsim, "POST", "streams/drop", {"which": "account"})
+            response = await _control(ssim, "POST", "streams/drop", {"which": "account"})
             assert response.json()["data"]["result"] == 1
             await asyncio.sleep(5)
-    bad = await _control(fsim, "POST", "streams/drop", {"which": "everything"})
+    bad = await _control(ssim, "POST", "streams/drop", {"which": "everything"})
     assert bad.status_code == 400
 
 
-async def test_control_stale_symbols(fsim: SimServer) -> None:
-    await _control(fsim, "POST", "symbols/stale", {"symbol": "SPY"})
-    assert fsim.control.state()["stale-symbols"] == ["SPY"]
-    await _control(fsim, "POST", "symbols/stale", {"symbol": "SPY", "stale": False})
-    assert fsim.control.state()["stale-symbols"] == []
-    assert (await _control(fsim, "POST", "symbols/stale", {})).status_code == 400
+@SHARED
+async def test_control_stale_symbols(ssim: SimServer) -> None:
+    await _control(ssim, "POST", "symbols/stale", {"symbol": "SPY"})
+    assert ssim.control.state()["stale-symbols"] == ["SPY"]
+    await _control(ssim, "POST", "symbols/stale", {"symbol": "SPY", "stale": False})
+    assert ssim.control.state()["stale-symbols"] == []
+    assert (await _control(ssim, "POST", "symbols/stale", {})).status_code == 400
 
 
-async def test_control_market_step(fsim: SimServer) -> None:
-    before = fsim.exchange.market.prices()
-    response = await _control(fsim, "POST", "market/step", {"steps": 3})
+@SHARED
+async def test_control_market_step(ssim: SimServer) -> None:
+    before = ssim.exchange.market.prices()
+    response = await _control(ssim, "POST", "market/step", {"steps": 3})
     assert response.json()["data"]["result"] == 3
-    assert fsim.exchange.market.prices() != before
+    assert ssim.exchange.market.prices() != before
 
 
 async def test_control_reject_next_order(fsim: SimServer, fsession: Session) -> None:

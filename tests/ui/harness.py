@@ -96,7 +96,7 @@ def make_app(
     config = test_config(tmp_path, config_text)
     if theme is not None:
         config.ui.theme = theme
-    name, profile = config.active("sim")
+    _, profile = config.active("sim")
     endpoint = endpoint_for("sim", profile, sim_url=base_url)
     state = tmp_path / "state"
     state.mkdir(exist_ok=True)

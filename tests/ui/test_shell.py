@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
 from tastytui.ui.widgets.status_bar import StatusBar
+from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
 
 
 async def test_console_connects_and_shows_account_and_health(tmp_path: Path) -> None:

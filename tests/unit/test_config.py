@@ -39,12 +39,12 @@ def test_unknown_key_names_the_key_and_the_file(tmp_path: Path) -> None:
 
 
 def test_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="rest.rate must be a number"):
+    with pytest.raises(ConfigError, match=r"rest\.rate must be a number"):
         load(write(tmp_path, '[rest]\nrate = "fast"\n'), {})
 
 
 def test_unknown_profile_is_rejected(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="profiles.paper"):
+    with pytest.raises(ConfigError, match=r"profiles\.paper"):
         load(write(tmp_path, "[profiles.paper]\naccount = 'x'\n"), {})
 
 

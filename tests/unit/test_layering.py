@@ -30,9 +30,9 @@ HEADLESS = _modules(tastytui.domain) + _modules(tastytui.services)
 @pytest.mark.parametrize("module", HEADLESS)
 def test_module_does_not_import_textual(module: str) -> None:
     code = (
-        "import sys, importlib; importlib.import_module(%r); "
+        "import sys, importlib; importlib.import_module(MODULE); "
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'));"
-        "print(','.join(bad))" % module
+        "print(','.join(bad))".replace("MODULE", repr(module))
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
@@ -49,7 +49,7 @@ def test_domain_does_no_io() -> None:
         "for i in pkgutil.walk_packages(d.__path__, 'tastytui.domain.'):\n"
         "    importlib.import_module(i.name)\n"
         "print(','.join(sorted(m for m in set(sys.modules) - before "
-        "if m.split('.')[0] in %r)))" % (forbidden,)
+        "if m.split('.')[0] in FORBIDDEN)))".replace("FORBIDDEN", repr(forbidden))
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True

@@ -51,9 +51,12 @@ def test_environment_wins_for_one_run() -> None:
     store = SecretStore(environ={"TASTYTUI_LIVE_REFRESH_TOKEN": "from-env-123"}, backend=backend)
     store.set("live", REFRESH_TOKEN, "from-keyring-456")
     assert store.get("live", REFRESH_TOKEN) == "from-env-123"
-    assert SecretStore(environ={"ANTHROPIC_API_KEY": "sk-test-000"}, backend=backend).get(
-        "sim", ANTHROPIC_KEY
-    ) == "sk-test-000"
+    assert (
+        SecretStore(environ={"ANTHROPIC_API_KEY": "sk-test-000"}, backend=backend).get(
+            "sim", ANTHROPIC_KEY
+        )
+        == "sk-test-000"
+    )
 
 
 def test_no_keyring_backend_explains_the_environment_fallback() -> None:

@@ -57,6 +57,7 @@ class HelpScreen(ModalScreen[None]):
             scroll.border_title = "Keys — Esc to close"
             yield Static(help_table(keys))
             yield Static(
-                "\nRemap any key in the config file, e.g.\n  [ui.keys]\n  \"order.confirm\" = \"ctrl+y\"\n"
+                "\nRemap any key in the config file, e.g.\n"
+                '  [ui.keys]\n  "order.confirm" = "ctrl+y"\n'
                 "Ctrl+P opens the command palette: symbols, screens, actions and themes."
             )

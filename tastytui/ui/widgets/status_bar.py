@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.widget import Widget
@@ -19,7 +19,7 @@ _LINK_GLYPH = {"up": "●", "degraded": "◐", "connecting": "○", "down": "✕
 class StatusBar(Widget):
     """Two lines; repainted once a second and whenever health or balances change."""
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "status-bar--sim",
         "status-bar--cert",
         "status-bar--live",
@@ -57,7 +57,10 @@ class StatusBar(Widget):
         app = self.tasty
         line1 = Text(no_wrap=True, overflow="ellipsis")
         badge = self.profile.upper()
-        line1.append(f" {badge} ", self._style(self.profile if self.profile in ("sim", "cert", "live") else "sim"))
+        line1.append(
+            f" {badge} ",
+            self._style(self.profile if self.profile in ("sim", "cert", "live") else "sim"),
+        )
         services = app.services
         now = new_york_now(app.clock)
         if services is None:
@@ -85,12 +88,22 @@ class StatusBar(Widget):
             line2.append(" REST · DXLink · Account · ", self._style("dim"))
         else:
             h = services.health.snapshot
-            for label, state in (("REST", h.rest), ("DXLink", h.dxlink), ("Account", h.account_stream)):
-                style = "up" if state.value == "up" else ("warn" if state.value in ("degraded", "connecting") else "down")
+            for label, state in (
+                ("REST", h.rest),
+                ("DXLink", h.dxlink),
+                ("Account", h.account_stream),
+            ):
+                style = (
+                    "up"
+                    if state.value == "up"
+                    else ("warn" if state.value in ("degraded", "connecting") else "down")
+                )
                 line2.append(f" {label} ", self._style("dim"))
                 line2.append(_LINK_GLYPH.get(state.value, "?"), self._style(style))
             line2.append("  Breaker ", self._style("dim"))
-            line2.append(h.breaker.value, self._style("up" if h.breaker.value == "closed" else "down"))
+            line2.append(
+                h.breaker.value, self._style("up" if h.breaker.value == "closed" else "down")
+            )
             line2.append("  Reconciled ", self._style("dim"))
             if h.last_reconcile_at is None:
                 line2.append("never", self._style("warn"))
