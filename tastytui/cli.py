@@ -47,6 +47,8 @@ def _sim_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--token-lifetime", type=int, default=900, help="access token seconds")
     p.add_argument("--frozen", action="store_true", help="freeze the tape at its opening values")
     p.add_argument("--announce-json", action="store_true", help=argparse.SUPPRESS)
+    # Set by the console for its child: stop when the console is gone.
+    p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
 
 
 def _run_sim(args: argparse.Namespace) -> int:
@@ -79,7 +81,14 @@ def _run_sim(args: argparse.Namespace) -> int:
     )
     try:
         config.check_bind()
-        asyncio.run(serve_forever(config, reset=args.reset, announce_json=args.announce_json))
+        asyncio.run(
+            serve_forever(
+                config,
+                reset=args.reset,
+                announce_json=args.announce_json,
+                parent_pid=args.parent_pid,
+            )
+        )
     except LoopbackError as exc:
         print(f"tastytui sim: {exc}", file=sys.stderr)
         return 2
@@ -156,6 +165,10 @@ def _run_login(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from tastytui.secrets import install_log_redaction  # light: stdlib only at import
+
+    # Before anything can log: the SDK logs access tokens at DEBUG level.
+    install_log_redaction()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sim":

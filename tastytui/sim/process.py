@@ -19,9 +19,14 @@ from tastytui.sim.server import SimServer
 
 
 async def serve_forever(
-    config: SimConfig, *, reset: bool = False, announce_json: bool = False
+    config: SimConfig,
+    *,
+    reset: bool = False,
+    announce_json: bool = False,
+    parent_pid: int | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM; prints the base URL (or a JSON line) once listening."""
+    """Run until SIGINT/SIGTERM (or until ``parent_pid`` is gone); prints the base URL (or a
+    JSON line) once listening."""
     server = SimServer(config)
     if reset:
         server.control.reset()
@@ -39,10 +44,23 @@ async def serve_forever(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    watcher = None
+    if parent_pid is not None:
+        watcher = asyncio.create_task(_stop_when_orphaned(parent_pid, stop))
     try:
         await stop.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await server.stop()
+
+
+async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
+    """Set ``stop`` once the console that started us is gone (killed, or its terminal lost):
+    the child runs in its own session, so no hang-up reaches it."""
+    while os.getppid() == parent_pid:
+        await asyncio.sleep(1.0)
+    stop.set()
 
 
 @dataclass
@@ -68,7 +86,7 @@ class SimProcess:
         Raises RuntimeError with the child's own complaint when it does not come up.
         """
         args = [sys.executable, "-m", "tastytui", "sim", "--port", "0", "--seed", str(seed)]
-        args.append("--announce-json")
+        args += ["--announce-json", "--parent-pid", str(os.getpid())]
         if state:
             args += ["--state", state]
         args += extra or []

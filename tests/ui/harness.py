@@ -123,7 +123,12 @@ async def wait_ready(pilot: Pilot[Any], timeout: float = 20.0) -> None:
             await pilot.pause(0.05)
     # Let panes load their data (their workers are short) and the quote flush run a few times.
     await pilot.pause(0.5)
-    busy = [w for w in app.workers if w.group != "services" and not w.is_finished]
+    await settle(pilot)
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Until the short-lived workers (data loads, reviews) finish and a few flushes ran."""
+    busy = [w for w in pilot.app.workers if w.group != "services" and not w.is_finished]
     for worker in busy:
         await worker.wait()
     await pilot.pause(0.3)
