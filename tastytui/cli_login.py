@@ -8,7 +8,7 @@ import webbrowser
 from collections.abc import Callable
 
 from tastytui.config import Config
-from tastytui.secrets import ANTHROPIC_KEY, CLIENT_SECRET, REFRESH_TOKEN, SecretStore
+from tastytui.secrets import ANTHROPIC_KEY, CLIENT_SECRET, REFRESH_TOKEN, SecretStore, env_name
 from tastytui.services.broker import Credentials, Endpoint
 from tastytui.services.errors import ServiceError
 from tastytui.services.login import (
@@ -88,6 +88,10 @@ def login(
     say(f"Credentials work: accounts {', '.join(check.accounts) or '(none)'}.")
     if not status.usable:
         say(status.advice)
+        say(
+            f"For the {name} profile: export {env_name(name, CLIENT_SECRET)}=… and "
+            f"{env_name(name, REFRESH_TOKEN)}=… in the shell that runs tastytui."
+        )
         say("Nothing was saved.")
         return 1
     try:

@@ -4,7 +4,7 @@ Unknown keys are rejected with a message naming the key and the file, so a typo 
 falls back to a default.  Environment variables override the file:
 
 - ``TASTYTUI_CONFIG``: path of the config file;
-- ``TASTYTUI_PROFILE``, ``TASTYTUI_ACCOUNT``: the profile and account to use;
+- ``TASTYTUI_PROFILE``, ``TASTYTUI_ACCOUNT``: the profile (not ``live``) and account to use;
 - ``TASTYTUI__SECTION__KEY=value``: any key, e.g. ``TASTYTUI__REST__RATE=5`` or
   ``TASTYTUI__PROFILES__SIM__RISK__MAX_CONTRACTS_PER_ORDER=10``.
 
@@ -302,6 +302,12 @@ def load(path: Path | None = None, environ: dict[str, str] | None = None) -> Con
         raise ConfigError(f"{path}: {exc}") from None
     config.path = path
     if env.get("TASTYTUI_PROFILE"):
+        if env["TASTYTUI_PROFILE"] == "live":
+            # An exported variable would make production the default of every run in that shell.
+            raise ConfigError(
+                "TASTYTUI_PROFILE=live is refused: live cannot be a default, even per shell; "
+                "choose it per run with --profile live"
+            )
         config.profile = env["TASTYTUI_PROFILE"]
     if config.profile not in config.profiles:
         raise ConfigError(f"unknown profile {config.profile!r}: choose one of sim, cert, live")

@@ -66,8 +66,30 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+_factory_installed = False
+
+
 def install_log_redaction(logger: logging.Logger | None = None) -> None:
-    """Attach the redacting filter to every handler of ``logger`` (the root by default)."""
+    """Mask registered secrets in every log record, wherever it is written.
+
+    Records are redacted as they are created (a record factory), so handlers added later — a
+    log file, Textual's devtools — are covered too; the filter is also attached to the current
+    handlers of ``logger`` (the root by default).  Idempotent.
+    """
+    global _factory_installed
+    with _lock:
+        install = not _factory_installed
+        _factory_installed = True
+    if install:
+        previous = logging.getLogRecordFactory()
+        scrub = RedactingFilter()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            scrub.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
     target = logger or logging.getLogger()
     for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):

@@ -15,6 +15,7 @@ from typing import Any
 
 from tastytrade.account import AccountBalance, CurrentPosition
 from tastytrade.order import PlacedOrder
+from tastytrade.utils import TastytradeError
 
 from tastytui.services.accounts import AccountService
 from tastytui.services.broker import Broker
@@ -50,6 +51,7 @@ class AccountStream:
         first = True
         while True:
             self.health.update(account_stream=LinkState.CONNECTING)
+            failure: BaseException | None = None
             try:
                 await self._session(first)
                 reason = "closed by the server"
@@ -59,7 +61,10 @@ class AccountStream:
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt | SystemExit):
                     raise
+                failure = exc
                 reason = _describe(exc)
+            if self.connected.is_set():
+                delay = 0.5  # it was up: a fresh failure starts the backoff again
             self.connected.clear()
             first = False
             self.reconnects += 1
@@ -69,6 +74,17 @@ class AccountStream:
             log.warning("account stream lost (%s); reconnecting in %.1f s", reason, delay)
             await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
             delay = min(self.backoff_max, delay * 2)
+            if failure is not None and _is_auth_refusal(failure):
+                await self._renew_token()
+
+    async def _renew_token(self) -> None:
+        """The streamer refused our access token (it died at the server, e.g. revoked or
+        expired early): the SDK only refreshes by the clock, so force a refresh, or every
+        reconnect would present the same dead token forever."""
+        try:
+            await self.broker.force_refresh()
+        except Exception as exc:  # revoked grant (health says how to fix it) or REST down
+            log.warning("token refresh for the account stream failed: %s", _describe(exc))
 
     async def _session(self, first: bool) -> None:
         async with self.broker.alert_streamer() as streamer:
@@ -99,6 +115,19 @@ class AccountStream:
     async def _balances(self, streamer: Any) -> None:
         async for balance in streamer.listen(AccountBalance):
             self.accounts.apply_balance(balance)
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for inner in exc.exceptions for leaf in _leaves(inner)]
+    return [exc]
+
+
+def _is_auth_refusal(exc: BaseException) -> bool:
+    """An error ack about the token ("invalid-auth-token"), not a network failure."""
+    return any(
+        isinstance(leaf, TastytradeError) and "auth" in str(leaf).lower() for leaf in _leaves(exc)
+    )
 
 
 def _describe(exc: BaseException) -> str:

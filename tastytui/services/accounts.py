@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -383,11 +383,24 @@ class AccountService:
     # ------------------------------------------------------------------ history
 
     async def net_liq_history(
-        self, number: str | None = None, time_back: str = "1m"
+        self,
+        number: str | None = None,
+        time_back: str = "1m",
+        *,
+        start_time: datetime | None = None,
     ) -> list[NetLiqOhlc]:
+        """Net-liq OHLC samples, oldest first.
+
+        ``time_back`` is one of the API's periods (1d, 1m, 3m, 6m, 1y, all); ``start_time``
+        (aware) takes precedence and covers other spans such as one week.
+        """
         account = self.sdk_account(number)
+        # The SDK formats start_time with a literal "Z": hand it UTC.
+        start = start_time.astimezone(UTC) if start_time is not None else None
         return await guarded(
-            account.get_net_liquidating_value_history(self.session, time_back=time_back),
+            account.get_net_liquidating_value_history(
+                self.session, time_back=None if start else time_back, start_time=start
+            ),
             "read net-liq history",
         )
 

@@ -143,8 +143,20 @@ class Broker:
     def _note_expiry(self) -> None:
         from datetime import UTC, datetime
 
+        # Access tokens are secrets too (the SDK logs them at DEBUG level).
+        register_secret(self.session.session_token)
         expires = datetime.fromtimestamp(self.session.session_expiration, UTC)
         self.health.update(token_expires_at=expires)
+
+    async def force_refresh(self) -> None:
+        """Refresh the access token now, e.g. after a streamer refused it.
+
+        Shares the transport's refresh (concurrent 401 retries wait for the same one).  Raises
+        :class:`GrantRevoked` (with the fix-it message, also set on the health state) or
+        :class:`AuthError` when tastytrade refuses, :class:`BrokerUnavailable` when it is down.
+        """
+        await self.transport._refresh(self.session._client.headers.get("Authorization"))
+        self._note_expiry()
 
     async def keep_token_fresh(self, margin: float = 120.0) -> None:
         """Refresh the access token ``margin`` seconds before it expires, forever.

@@ -19,14 +19,17 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 import httpx2
 from tastytrade.utils import TastytradeError
 
+from tastytui.secrets import register_secret
 from tastytui.services.breaker import CircuitBreaker
 from tastytui.services.errors import (
     AuthError,
@@ -78,6 +81,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
         profile: str = "sim",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self._inner = inner
         self._session = session
@@ -85,6 +89,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
         self._health = health
         self._profile = profile
         self._sleep = sleep
+        self._wall = wall
         self._rng = rng or random.Random()
         self.bucket = TokenBucket(policy.rate, policy.burst)
         self.breaker = CircuitBreaker(
@@ -111,8 +116,9 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
                 delay = float(raw)
             except ValueError:
                 try:
+                    # An HTTP date: compare with the wall clock (the loop's clock is monotonic).
                     when = parsedate_to_datetime(raw)
-                    delay = max(0.0, when.timestamp() - asyncio.get_running_loop().time())
+                    delay = max(0.0, when.timestamp() - self._wall())
                 except (TypeError, ValueError):
                     delay = self._backoff(attempt)
             # Jitter on top of the server's floor spreads a thundering herd.
@@ -135,7 +141,9 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
                     self._health.update(auth_problem=message)
                     raise GrantRevoked(message) from None
                 raise AuthError(f"tastytrade refused the token refresh: {text.strip()}") from None
-            self._health.update(auth_problem=None, token_expires_at=None)
+            register_secret(self._session.session_token)
+            expires = datetime.fromtimestamp(self._session.session_expiration, UTC)
+            self._health.update(auth_problem=None, token_expires_at=expires)
 
     # ----------------------------------------------------------------- send
 

@@ -147,6 +147,9 @@ class SimServer:
             fault = self.exchange.faults.take_http(request.method, path)
             if fault is not None:
                 if fault.delay:
+                    # Receive the whole request first: a slow server has the order even when
+                    # the client gives up waiting (the ambiguous outcome a timeout leaves).
+                    await request.read()
                     await asyncio.sleep(fault.delay)
                 if fault.status is not None:
                     code, message = fault.code_and_message

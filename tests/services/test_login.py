@@ -63,6 +63,38 @@ async def test_bad_secret_saves_nothing_and_says_why(make_sim, tmp_path: Path) -
     assert any("client secret" in line for line in said)
 
 
+def _files(root: Path) -> set[str]:
+    return {p.name for p in root.rglob("*")}
+
+
+async def test_without_a_keyring_login_explains_the_fallback_and_writes_nothing(
+    make_sim,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    sim = await make_sim()
+    config = cert_config(tmp_path, sim.base_url, sim.streamer_url)
+    answers = iter([SIM_CLIENT_SECRET, SIM_REFRESH_TOKEN])
+    store = SecretStore(environ={}, backend=FailKeyring())
+    said: list[str] = []
+    before = _files(tmp_path)
+    code = await _in_thread(
+        lambda: login(
+            config, "cert", ask_secret=lambda _: next(answers), store=store, say=said.append
+        )
+    )
+    assert code == 1
+    text = "\n".join(said)
+    assert "Credentials work" in text, "the credentials were still checked"
+    assert "No OS keyring" in text
+    # The fallback names this profile's variables.
+    assert "TASTYTUI_CERT_CLIENT_SECRET" in text and "TASTYTUI_CERT_REFRESH_TOKEN" in text
+    assert "Nothing was saved" in text
+    assert SIM_REFRESH_TOKEN not in text and SIM_CLIENT_SECRET not in text
+    assert _files(tmp_path) == before, "no plaintext file was written"
+
+
 async def test_browser_flow_with_the_exact_redirect_uri(make_sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     sim = await make_sim(redirect_uris=(REDIRECT_URI,))
     config = cert_config(tmp_path, sim.base_url, sim.streamer_url)

@@ -109,3 +109,57 @@ async def test_changes_while_not_running_are_found_at_start_up(
     found = await reconciler(fresh, BookStore(path)).reconcile("start-up")
     assert [(f.kind, f.symbol) for f in found] == [(FindingKind.VANISHED, victim)]
     assert (path.stat().st_mode & 0o777) == 0o600
+
+
+async def test_the_loop_runs_on_its_interval_on_demand_and_survives_a_failed_run(
+    sim: SimServer, accounts: AccountService
+) -> None:
+    import asyncio
+
+    resolved: list[str] = []
+
+    async def resolve() -> list[str]:
+        return list(resolved)
+
+    rec = Reconciler(
+        accounts,
+        accounts.events,
+        accounts.broker.health,
+        accounts.clock,
+        profile="sim",
+        store=BookStore(None),
+        resolve_orders=resolve,
+        interval=0.2,
+    )
+
+    async def until(condition: object) -> None:
+        async with asyncio.timeout(10):
+            while not condition():  # type: ignore[operator]
+                await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(rec.run())
+    try:
+        await until(lambda: rec.runs >= 2)  # start-up, then the timer
+        # A failing run is reported and the loop goes on.
+        sim.control.http_fault(503, fraction=1.0, path_prefix="/accounts/")
+        await until(lambda: "reconciliation" in (accounts.broker.health.snapshot.last_error or ""))
+        sim.control.clear_http_faults()
+        runs = rec.runs
+        await until(lambda: rec.runs > runs)
+        # Unknown order outcomes resolved on the way become findings.
+        resolved.append("Short put vertical (i-1): placed as order #7 (Filled)")
+        await until(lambda: any(f.kind is FindingKind.ORDER_RESOLVED for f in rec.findings))
+        # A trigger (e.g. after a reconnect) runs at once, not at the next interval.
+        rec.interval = 3600.0
+        await until(lambda: rec._wake.is_set() is False and rec.runs > runs + 2)
+        runs = rec.runs
+        await asyncio.sleep(0.3)  # now waiting out the hour
+        assert rec.runs in (runs, runs + 1)
+        runs = rec.runs
+        rec.trigger()
+        await until(lambda: rec.runs > runs)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    kinds = [(f.kind, f.detail) for f in rec.findings]
+    assert (FindingKind.ORDER_RESOLVED, resolved[0]) in kinds

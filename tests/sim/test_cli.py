@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from tastytrade import Account, Session
@@ -93,3 +94,46 @@ def test_bad_flags_exit_2_with_a_message(flags: list[str], message: str) -> None
     done = subprocess.run([*COMMAND, *flags], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+async def test_reset_flag_wipes_a_saved_paper_ledger(tmp_path: Path) -> None:
+    from tastytrade.order import MarketOrder, OrderStatus
+
+    from tastytui.domain.clock import OffsetClock
+    from tastytui.sim.config import SimConfig
+    from tastytui.sim.server import SimServer
+    from tests.conftest import SIM_START, sdk_session
+    from tests.sim.simkit import BTO, holdings, leg, margin_account, until_status
+
+    state = str(tmp_path / "paper.sqlite")
+    first = SimServer(SimConfig(seed=5, state_path=state, clock=OffsetClock(SIM_START)))
+    await first.start()
+    try:
+        async with sdk_session(first) as session:
+            account = await margin_account(session)
+            start = holdings(await account.get_positions(session))
+            placed = await account.place_order(
+                session, MarketOrder(legs=[leg("F", BTO, 7)]), dry_run=False
+            )
+            await until_status(session, account, placed.order.id, OrderStatus.FILLED)
+            assert holdings(await account.get_positions(session)) != start
+    finally:
+        await first.stop()
+
+    sim = await asyncio.to_thread(SimProcess.start, seed=5, state=state, extra=["--reset"])
+    try:
+        session = Session(
+            provider_secret=SIM_CLIENT_SECRET, refresh_token=SIM_REFRESH_TOKEN, trust_env=False
+        )
+        session._client.base_url = sim.base_url
+        async with session:
+            account = await margin_account(session)
+            # The child runs on today's date, so its seeded options differ: compare the stock.
+            after = holdings(await account.get_positions(session))
+            assert {k: v for k, v in after.items() if len(k) < 21} == {
+                k: v for k, v in start.items() if len(k) < 21
+            }
+            history = await account.get_order_history(session, page_offset=None)
+            assert placed.order.id not in {o.id for o in history}
+    finally:
+        await asyncio.to_thread(sim.stop)

@@ -80,5 +80,69 @@ def test_live_is_off_unless_opted_in(tmp_path: Path) -> None:
 
 
 def test_live_can_never_be_the_default(tmp_path: Path) -> None:
+    path = write(tmp_path, 'profile = "live"\n[profiles.live]\nenabled = true\n')
     with pytest.raises(ConfigError, match="cannot be the default"):
-        load(write(tmp_path, 'profile = "live"\n[profiles.live]\nenabled = true\n'), {})
+        load(path, {})
+    path = write(tmp_path, "[profiles.live]\nenabled = true\n")
+    with pytest.raises(ConfigError, match="--profile live"):
+        load(path, {"TASTYTUI_PROFILE": "live"})
+    assert load(path, {}).active("live")[0] == "live"  # chosen per run, it works
+
+
+def test_public_hosts_are_configured_in_one_place_only() -> None:
+    import re
+
+    import tastytui
+
+    root = Path(tastytui.__file__).parent
+    host = re.compile(r"https?://[\w.-]*(tastyworks\.com|tastytrade\.com|tasty\.works)|wss://")
+    users = []
+    for path in root.rglob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            if host.search(line) and not stripped.startswith(("#", "-", '"""')):
+                users.append(path.relative_to(root).as_posix())
+    assert sorted(set(users)) == ["config.py"]
+
+
+def test_config_path_comes_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[rest]\nrate = 7\n")
+    config = load(None, {"TASTYTUI_CONFIG": str(path)})
+    assert config.rest.rate == 7.0 and config.path == path
+
+
+def test_a_disabled_profile_says_how_to_enable_it(tmp_path: Path) -> None:
+    config = load(write(tmp_path, "[profiles.cert]\nenabled = false\n"), {})
+    with pytest.raises(ConfigError, match="enabled = false"):
+        config.active("cert")
+    with pytest.raises(ConfigError, match="unknown profile 'paper'"):
+        config.active("paper")
+
+
+def test_environment_overrides_are_typed_and_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "")
+    env = {
+        "TASTYTUI__PROFILES__SIM__RISK__READ_ONLY": "true",
+        "TASTYTUI__PROFILES__SIM__RISK__MAX_LOSS_PER_TRADE": "750.50",
+        "TASTYTUI__UI__WATCHLIST": "SPY, QQQ",
+    }
+    config = load(path, env)
+    risk = config.profiles["sim"].risk
+    assert risk.read_only is True and risk.max_loss_per_trade == Decimal("750.50")
+    assert config.ui.watchlist == ["SPY", "QQQ"]
+    with pytest.raises(ConfigError, match=r"rest\.ratee") as caught:
+        load(path, {"TASTYTUI__REST__RATEE": "3"})
+    assert str(path) in str(caught.value)
+    with pytest.raises(ConfigError, match="must be true or false"):
+        load(path, {"TASTYTUI__PROFILES__SIM__RISK__READ_ONLY": "maybe"})
+
+
+def test_each_profile_has_its_own_risk_limits(tmp_path: Path) -> None:
+    text = (
+        "[profiles.sim.risk]\nmax_contracts_per_order = 50\n"
+        "[profiles.cert.risk]\nmax_contracts_per_order = 2\n"
+    )
+    config = load(write(tmp_path, text), {})
+    assert config.active("sim")[1].risk.max_contracts_per_order == 50
+    assert config.active("cert")[1].risk.max_contracts_per_order == 2
+    assert config.active("cert")[1].risk.max_loss_per_trade == Decimal(5000)  # the default
