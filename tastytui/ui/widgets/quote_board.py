@@ -41,7 +41,7 @@ _METRICS_EVERY = 300.0
 class QuoteBoard(Pane):
     """Symbols with last, change, bid/ask, size, IV rank and an intraday sparkline."""
 
-    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("board")  # type: ignore[assignment]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("board")
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
