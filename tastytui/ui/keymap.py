@@ -118,7 +118,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("netliq.close", "escape", "close", "Close", "netliq"),
     Action("netliq.prev", "left", "period(-1)", "Shorter", "netliq"),
     Action("netliq.next", "right", "period(1)", "Longer", "netliq"),
-    Action("netliq.reload", "f5", "reload", "Reload", "netliq"),
+    Action("netliq.reload", "r", "reload", "Reload", "netliq"),
     # Reconciliation findings (F7); resuming orders is app.resume (ctrl+r)
     Action("findings.close", "escape", "close", "Close", "findings"),
     Action("findings.run", "r", "reconcile_now", "Reconcile now", "findings"),
