@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from tastytui.domain.clock import new_york_now
 from tastytui.ui import format as fmt
+from tastytui.ui.keymap import key_label
 
 if TYPE_CHECKING:
     from tastytui.ui.app import TastyApp
@@ -77,10 +78,13 @@ class StatusBar(Widget):
                 line1.append(fmt.money(float(balance.derivative_buying_power)))
             day = accounts.day_pnl(number) if accounts.positions_loaded(number) else None
             line1.append("  Day ", self._style("dim"))
-            line1.append(
-                fmt.money(day) if day is not None else "—",
-                self._style("up" if (day or 0) >= 0 else "down"),
-            )
+            if day is None:
+                line1.append("—", self._style("dim"))
+            else:
+                sign = "+" if day >= 0 else "-"
+                line1.append(
+                    f"{sign}{fmt.money(abs(day))}", self._style("up" if day >= 0 else "down")
+                )
         line1.append(f"  {now:%H:%M:%S} ET", self._style("label"))
         line1.append(f" {app.market_state}", self._style("dim"))
         line2 = Text(no_wrap=True, overflow="ellipsis")
@@ -101,9 +105,8 @@ class StatusBar(Widget):
                 line2.append(f" {label} ", self._style("dim"))
                 line2.append(_LINK_GLYPH.get(state.value, "?"), self._style(style))
             line2.append("  Breaker ", self._style("dim"))
-            line2.append(
-                h.breaker.value, self._style("up" if h.breaker.value == "closed" else "down")
-            )
+            breaker = {"closed": "up", "half-open": "warn"}.get(h.breaker.value, "down")
+            line2.append(h.breaker.value, self._style(breaker))
             line2.append("  Reconciled ", self._style("dim"))
             if h.last_reconcile_at is None:
                 line2.append("never", self._style("warn"))
@@ -111,11 +114,18 @@ class StatusBar(Widget):
                 ago = (app.clock.now() - h.last_reconcile_at).total_seconds()
                 line2.append(f"{fmt.age(max(0.0, ago))} ago", self._style("label"))
                 if h.reconcile_findings:
-                    line2.append(f" ({h.reconcile_findings} findings)", self._style("warn"))
+                    count = h.reconcile_findings
+                    noun = "finding" if count == 1 else "findings"
+                    line2.append(f" ({count} {noun})", self._style("warn"))
             line2.append("  Stale ", self._style("dim"))
             line2.append(str(h.stale_symbols), self._style("warn" if h.stale_symbols else "label"))
             if h.orders_halted:
                 line2.append("  ORDERS HALTED", self._style("down"))
+                line2.append(
+                    f" {key_label(app, 'app.findings')} review · "
+                    f"{key_label(app, 'app.resume')} resume",
+                    self._style("warn"),
+                )
             elif h.auth_problem:
                 line2.append(f"  {h.auth_problem}", self._style("down"))
             elif h.rate_queue:
