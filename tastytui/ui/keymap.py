@@ -93,6 +93,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("builder.gtd_date", "d", "gtd_date", "GTD date", "builder", show=False),
     Action("builder.cursor_up", "up", "cursor(-1)", "Previous leg", "builder", show=False),
     Action("builder.cursor_down", "down", "cursor(1)", "Next leg", "builder", show=False),
+    Action("builder.cancel_entry", "escape", "cancel_entry", "Cancel entry", "builder", show=False),
     # Assistant (chat pane): Enter in its input sends the question
     Action("chat.stop", "escape", "stop_answer", "Stop answer", "chat"),
     Action("chat.clear", "ctrl+l", "clear_chat", "Clear chat", "chat"),
