@@ -13,8 +13,8 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from tastytui.config import Config, Profile
 from tastytui.domain.clock import Clock, SystemClock

@@ -58,7 +58,8 @@ async def serve_forever(
 async def _stop_when_orphaned(parent_pid: int, stop: asyncio.Event) -> None:
     """Set ``stop`` once the console that started us is gone (killed, or its terminal lost):
     the child runs in its own session, so no hang-up reaches it."""
-    while os.getppid() == parent_pid:
+    # No event tells us the parent died: polling is the only way.
+    while os.getppid() == parent_pid:  # noqa: ASYNC110
         await asyncio.sleep(1.0)
     stop.set()
 

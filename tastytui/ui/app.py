@@ -10,18 +10,20 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tastytui.config import Config
 from tastytui.domain.clock import Clock, SystemClock
 from tastytui.ui import keymap
+from tastytui.ui.commands import TastyCommands
 from tastytui.ui.messages import (
     AddLeg,
     ConnectFailed,
@@ -64,7 +66,9 @@ class TastyApp(App[None]):
     CSS_PATH = "styles/app.tcss"
     TITLE = "tastytui"
     BINDINGS = keymap.bindings("app")
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [
+    COMMANDS = App.COMMANDS | {TastyCommands}
+    # Textual declares this a plain (mutable) list attribute; it is never mutated.
+    HORIZONTAL_BREAKPOINTS = [  # noqa: RUF012
         (0, "-narrow"),
         (150, "-normal"),
         (175, "-wide"),
@@ -117,6 +121,21 @@ class TastyApp(App[None]):
         # Built-in Textual themes get the domain colours too, so TCSS never breaks.
         return dict(DOMAIN_DEFAULTS)
 
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The screen holding the panes: ``App.query`` only searches the active screen, and
+        events, quotes and resizes must reach the panes while F1/F5/… screens are on top."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
+
+    def _panes(self) -> list[Pane]:
+        # Empty once shutdown pruned the screens: late service events then reach nobody.
+        return list(self.screen_stack[0].query(Pane)) if self.screen_stack else []
+
+    def _refresh_status(self) -> None:
+        if self.screen_stack:
+            for bar in self.screen_stack[0].query(StatusBar):
+                bar.refresh()
+
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
@@ -137,12 +156,19 @@ class TastyApp(App[None]):
             self.notify("\n".join(self.key_problems), title="Keys", severity="warning")
         self._check_size()
         self.set_interval(5.0, self._watch_terminal)
+        if not self.is_headless:
+            # An SSH drop hangs up the terminal: leave cleanly (services closed, simulator
+            # child stopped) instead of dying mid-write or spinning as an orphan.
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                asyncio.get_running_loop().add_signal_handler(
+                    signal.SIGHUP, lambda: self.exit(message="terminal closed")
+                )
         # Paint first; connect (and import the SDK) after the first frame.
         self.call_after_refresh(self._connect_services)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def _connect_services(self) -> None:
-        status = self.query_one(StatusBar)
+        status = self.main_screen.query_one(StatusBar)
         try:
             services = await self.connector.connect(status.set_message)
         except Exception as exc:  # every failure is shown, the console stays up
@@ -167,14 +193,14 @@ class TastyApp(App[None]):
 
     @on(ServicesReady)
     def _on_services_ready(self) -> None:
-        status = self.query_one(StatusBar)
+        status = self.main_screen.query_one(StatusBar)
         status.set_message("connected")
-        for pane in self.query(Pane):
+        for pane in self._panes():
             pane.services_ready()
 
     @on(ConnectFailed)
     def _connect_failed(self, message: ConnectFailed) -> None:
-        self.query_one(StatusBar).set_message(f"not connected: {message.reason}")
+        self.main_screen.query_one(StatusBar).set_message(f"not connected: {message.reason}")
         self.notify(message.reason, title="Cannot connect", severity="error", timeout=30)
 
     @work(exclusive=True, group="market-state", exit_on_error=False)
@@ -194,7 +220,7 @@ class TastyApp(App[None]):
             return
         dirty = self.services.store.drain_dirty()
         with self.batch_update():
-            for pane in self.query(Pane):
+            for pane in self._panes():
                 pane.refresh_quotes(dirty)
 
     @on(ServiceEvent)
@@ -206,14 +232,15 @@ class TastyApp(App[None]):
             severity = {Level.INFO: "information", Level.WARNING: "warning", Level.ERROR: "error"}
             from tastytui.ui.format import clean
 
-            self.notify(clean(event.text), severity=severity[event.level])  # type: ignore[arg-type]
-        for pane in self.query(Pane):
+            # Notices quote broker text (reject reasons): never parsed as markup.
+            self.notify(clean(event.text), severity=severity[event.level], markup=False)  # type: ignore[arg-type]
+        for pane in self._panes():
             pane.service_event(event)
-        self.query_one(StatusBar).refresh()
+        self._refresh_status()
 
     @on(HealthChanged)
     def _health_changed(self) -> None:
-        self.query_one(StatusBar).refresh()
+        self._refresh_status()
 
     # ------------------------------------------------------------------ size & terminal
 
@@ -222,7 +249,7 @@ class TastyApp(App[None]):
 
     def _check_size(self) -> None:
         width, height = self.size
-        notice = self.query_one(TooSmall)
+        notice = self.main_screen.query_one(TooSmall)
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         notice.display = small
         if small:
@@ -267,18 +294,21 @@ class TastyApp(App[None]):
 
     def action_open_history(self) -> None:
         from tastytui.ui.screens.history import HistoryScreen
+        from tastytui.ui.screens.secondary import show_secondary
 
-        self.push_screen(HistoryScreen())
+        show_secondary(self, HistoryScreen)
 
     def action_open_netliq(self) -> None:
         from tastytui.ui.screens.netliq import NetLiqScreen
+        from tastytui.ui.screens.secondary import show_secondary
 
-        self.push_screen(NetLiqScreen())
+        show_secondary(self, NetLiqScreen)
 
     def action_open_findings(self) -> None:
         from tastytui.ui.screens.findings import FindingsScreen
+        from tastytui.ui.screens.secondary import show_secondary
 
-        self.push_screen(FindingsScreen())
+        show_secondary(self, FindingsScreen)
 
     def action_switch_account(self) -> None:
         """Cycle to the next account of this login."""
@@ -302,35 +332,41 @@ class TastyApp(App[None]):
         with contextlib.suppress(Exception):
             await accounts.refresh_balances()
             await accounts.refresh_orders()
-        self.query_one(StatusBar).refresh()
+        self._refresh_status()
 
     # ------------------------------------------------------------------ routing
 
     @on(SymbolChosen)
     def _symbol_chosen(self, message: SymbolChosen) -> None:
-        self.query_one(ChainPane).show_symbol(message.symbol)
+        self.main_screen.query_one(ChainPane).show_symbol(message.symbol)
         if message.add_to_board:
-            self.query_one(QuoteBoard).add_symbol(message.symbol)
+            self.main_screen.query_one(QuoteBoard).add_symbol(message.symbol)
 
     @on(AddLeg)
     def _add_leg(self, message: AddLeg) -> None:
-        self.query_one(BuilderPane).add_leg(message.leg)
+        self.main_screen.query_one(BuilderPane).add_leg(message.leg)
 
     @on(StageTicket)
     def _stage_ticket(self, message: StageTicket) -> None:
-        builder = self.query_one(BuilderPane)
+        builder = self.main_screen.query_one(BuilderPane)
         builder.load_ticket(message.ticket, message.note)
         if message.review:
             builder.action_review()
 
     def action_resume_orders(self) -> None:
         if self.services is not None:
+            if self.services.reconciler.halted is None:
+                self.notify("New orders are not halted.")
+                return
             self.services.reconciler.resume_orders()
             self.notify("New orders resumed.")
 
     async def action_quit(self) -> None:
-        await self._shutdown_services()
         self.exit()
+
+    async def on_unmount(self) -> None:
+        # Every way out (quit key, hang-up, lost terminal, a crash) passes here.
+        await self._shutdown_services()
 
     async def _shutdown_services(self) -> None:
         for unsubscribe in self._unsubscribe:
