@@ -48,6 +48,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.account", "f9", "app.switch_account", "Account", "app"),
     Action("app.screenshot", "f8", "app.save_screenshot", "Screenshot", "app", show=False),
     Action("app.resume", "ctrl+r", "app.resume_orders", "Resume orders", "app", show=False),
+    Action("app.zoom", "z", "app.zoom", "Zoom pane", "app"),
     # Quote board
     Action("board.remove", "delete", "remove_symbol", "Remove", "board"),
     Action("board.chain", "enter", "open_chain", "Chain", "board"),

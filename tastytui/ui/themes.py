@@ -1,8 +1,9 @@
 """Themes: one TOML file per theme in ``themes/`` (and the user's config dir).
 
 Each file holds Textual's core colours plus the console's domain colours as ``[variables]``
-(price-up, price-down, bid, ask, itm, atm, stale, badge-sim/cert/live), so TCSS only ever says
-``$price-up`` — never a hex value.  A bad file costs one notification and is skipped.
+(price-up, price-down, bid, ask, itm, atm, stale, muted, pane-border, badge-sim/cert/live),
+so TCSS only ever says ``$price-up`` — never a hex value.  A bad file costs one notification
+and is skipped.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ DOMAIN_DEFAULTS: dict[str, str] = {
     "itm": "#202830",
     "atm": "ansi_yellow",
     "stale": "ansi_bright_black",
+    # Secondary text and unfocused pane borders: concrete colours, because Textual's
+    # "$text-muted" is an "auto" colour that component-class styles cannot resolve.
+    "muted": "ansi_bright_black",
+    "pane-border": "ansi_bright_black",
     "badge-sim": "ansi_blue",
     "badge-cert": "ansi_yellow",
     "badge-live": "ansi_red",

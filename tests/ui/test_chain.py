@@ -19,6 +19,7 @@ from tastytui.domain.symbols import OptionType, parse_occ
 from tastytui.ui.app import TastyApp
 from tastytui.ui.messages import AddLeg, StageTicket
 from tastytui.ui.screens.template import TemplatePicker
+from tastytui.ui.themes import DOMAIN_DEFAULTS
 from tastytui.ui.widgets.chain import ChainInfo, ChainPane, ExpirationBar
 from tastytui.ui.widgets.chain_grid import ChainGrid, check_columns
 from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
@@ -407,6 +408,9 @@ async def test_broker_text_in_the_expiration_bar_is_inert() -> None:
     from tastytui.services.accounts import ExpirationInfo
 
     class Host(App[None]):
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(DOMAIN_DEFAULTS)
+
         def compose(self) -> ComposeResult:
             yield ExpirationBar()
 

@@ -76,7 +76,7 @@ class FindingsScreen(SecondaryScreen):
     FindingsScreen #findings-summary { height: 1; padding: 0 1; }
     FindingsScreen #findings-table { height: 1fr; }
     FindingsScreen #finding-detail {
-        height: auto; max-height: 4; padding: 0 1; border-top: solid $panel-lighten-2;
+        height: auto; max-height: 4; padding: 0 1; border-top: solid $pane-border;
     }
     """
 

@@ -66,7 +66,7 @@ class ReviewScreen(ModalScreen[SentOrder | None]):
     DEFAULT_CSS = """
     ReviewScreen > .review--buy { color: $price-up; }
     ReviewScreen > .review--sell { color: $price-down; }
-    ReviewScreen > .review--dim { color: $text-muted; }
+    ReviewScreen > .review--dim { color: $muted; }
     ReviewScreen > .review--strong { text-style: bold; }
     ReviewScreen > .review--warn { color: $warning; text-style: bold; }
     ReviewScreen > .review--bad { color: $error; text-style: bold; }

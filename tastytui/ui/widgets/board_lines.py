@@ -46,12 +46,12 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("symbol", "Symbol", 6, 0, right=False),
     Column("last", "Last", 8, 1),
-    Column("change", "Chg", 7, 4),
+    Column("change", "Chg", 7, 5),
     Column("pct", "Chg%", 6, 2),
     Column("bid", "Bid", 8, 6),
     Column("ask", "Ask", 8, 7),
     Column("size", "Size", 9, 8),
-    Column("ivr", "IVR", 3, 5),
+    Column("ivr", "IVR", 3, 4),
     Column("spark", "Day", 8, 3, right=False),
 )
 
@@ -201,18 +201,18 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
 
     DEFAULT_CSS = """
     BoardLines { height: 1fr; overflow-x: hidden; scrollbar-size-vertical: 1; }
-    BoardLines > .board--header { color: $text-muted; text-style: bold; }
+    BoardLines > .board--header { color: $muted; text-style: bold; }
     BoardLines > .board--symbol { color: $foreground; text-style: bold; }
     BoardLines > .board--up { color: $price-up; }
     BoardLines > .board--down { color: $price-down; }
     BoardLines > .board--flat { color: $foreground; }
     BoardLines > .board--bid { color: $bid; }
     BoardLines > .board--ask { color: $ask; }
-    BoardLines > .board--muted { color: $text-muted; }
+    BoardLines > .board--muted { color: $muted; }
     BoardLines > .board--stale { color: $stale; text-style: dim; }
     BoardLines > .board--cursor { background: $primary 35%; }
     BoardLines > .board--cursor-blur { background: $panel-lighten-1; }
-    BoardLines > .board--empty { color: $text-muted; text-style: italic; }
+    BoardLines > .board--empty { color: $muted; text-style: italic; }
     """
 
     def __init__(self, **kwargs: Any) -> None:
@@ -477,10 +477,10 @@ class BoardDetail(Widget):
 
     DEFAULT_CSS = """
     BoardDetail {
-        height: 3; border-top: hkey $panel-lighten-2; text-wrap: nowrap; text-overflow: ellipsis;
+        height: 3; border-top: hkey $pane-border; text-wrap: nowrap; text-overflow: ellipsis;
     }
     BoardDetail > .board-detail--symbol { color: $foreground; text-style: bold; }
-    BoardDetail > .board-detail--muted { color: $text-muted; }
+    BoardDetail > .board-detail--muted { color: $muted; }
     BoardDetail > .board-detail--bid { color: $bid; }
     BoardDetail > .board-detail--ask { color: $ask; }
     BoardDetail > .board-detail--stale { color: $warning; }

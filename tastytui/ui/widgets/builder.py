@@ -172,7 +172,7 @@ class TicketView(Widget, can_focus=True):
     TicketView > .ticket-view--buy { color: $price-up; }
     TicketView > .ticket-view--sell { color: $price-down; }
     TicketView > .ticket-view--cursor { background: $boost; text-style: bold; }
-    TicketView > .ticket-view--dim { color: $text-muted; }
+    TicketView > .ticket-view--dim { color: $muted; }
     TicketView > .ticket-view--stale { color: $stale; }
     TicketView > .ticket-view--error { color: $error; text-style: bold; }
     TicketView > .ticket-view--busy { color: $warning; }

@@ -71,8 +71,8 @@ class ExpirationBar(Widget):
         background: $primary; color: $text; text-style: bold;
     }
     ExpirationBar > .expiration-bar--monthly { color: $accent; text-style: bold; }
-    ExpirationBar > .expiration-bar--weekly { color: $text-muted; }
-    ExpirationBar > .expiration-bar--dim { color: $text-muted; }
+    ExpirationBar > .expiration-bar--weekly { color: $muted; }
+    ExpirationBar > .expiration-bar--dim { color: $muted; }
     ExpirationBar > .expiration-bar--warn { color: $warning; }
     """
 
@@ -167,7 +167,7 @@ class ChainInfo(Widget):
     DEFAULT_CSS = """
     ChainInfo { height: 1; }
     ChainInfo > .chain-info--label { text-style: bold; }
-    ChainInfo > .chain-info--dim { color: $text-muted; }
+    ChainInfo > .chain-info--dim { color: $muted; }
     ChainInfo > .chain-info--stale { color: $stale; text-style: italic; }
     ChainInfo > .chain-info--bid { color: $bid; }
     ChainInfo > .chain-info--ask { color: $ask; }

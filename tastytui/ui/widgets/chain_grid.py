@@ -56,9 +56,9 @@ class Column:
 COLUMNS: dict[str, Column] = {
     c.name: c
     for c in (
-        Column("bid", "Bid", 8, "bid"),
-        Column("ask", "Ask", 8, "ask"),
-        Column("mark", "Mark", 8),
+        Column("bid", "Bid", 7, "bid"),
+        Column("ask", "Ask", 7, "ask"),
+        Column("mark", "Mark", 7),
         Column("delta", "Delta", 6),
         Column("theta", "Theta", 7),
         Column("vega", "Vega", 6),
@@ -69,7 +69,7 @@ COLUMNS: dict[str, Column] = {
     )
 }
 DEFAULT_COLUMNS: tuple[str, ...] = ("delta", "iv", "bid", "ask")
-STRIKE_WIDTH = 11
+STRIKE_WIDTH = 10
 
 
 def check_columns(names: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -145,7 +145,7 @@ class ChainGrid(ScrollView, can_focus=True):
 
     DEFAULT_CSS = """
     ChainGrid { height: 1fr; background: $surface; color: $foreground; }
-    ChainGrid > .chain-grid--header { color: $text-muted; text-style: bold; }
+    ChainGrid > .chain-grid--header { color: $muted; text-style: bold; }
     ChainGrid > .chain-grid--strike { text-style: bold; }
     ChainGrid > .chain-grid--atm { color: $atm; text-style: bold; }
     ChainGrid > .chain-grid--itm { background: $itm; }
@@ -154,7 +154,7 @@ class ChainGrid(ScrollView, can_focus=True):
     ChainGrid > .chain-grid--stale { color: $stale; text-style: italic; }
     ChainGrid > .chain-grid--cursor { background: $primary 35%; text-style: bold; }
     ChainGrid:focus > .chain-grid--cursor { background: $primary; color: $text; }
-    ChainGrid > .chain-grid--rule { color: $text-muted; }
+    ChainGrid > .chain-grid--rule { color: $muted; }
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -640,7 +640,8 @@ class ChainGrid(ScrollView, can_focus=True):
         segments.append(Segment("│", rule))
         label = format_strike(strike.strike)
         if row == self._atm:
-            text = f"▶ {label} ◀".center(STRIKE_WIDTH)
+            marked = f"▶ {label} ◀"
+            text = (marked if len(marked) <= STRIKE_WIDTH else f"▶{label}").center(STRIKE_WIDTH)
             segments.append(Segment(text, base + self._style("atm")))
         else:
             segments.append(Segment(label.center(STRIKE_WIDTH), base + self._style("strike")))

@@ -27,8 +27,7 @@ from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.events import DescendantFocus
 from textual.widget import Widget
-from textual.widgets import Input, Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widgets import Input, Static
 
 from tastytui.secrets import ANTHROPIC_KEY, SecretStore
 from tastytui.ui import format as fmt
@@ -37,6 +36,8 @@ from tastytui.ui.messages import StageTicket
 from tastytui.ui.widgets.pane import Pane
 
 if TYPE_CHECKING:
+    from textual.widgets.markdown import MarkdownStream
+
     from tastytui.services.chat.agent import ChatAgent
     from tastytui.services.chat.tools import ChatTools
     from tastytui.services.orders import Review
@@ -90,6 +91,9 @@ class _Writer:
 
     async def write(self, text: str) -> None:
         if self.stream is None:
+            # Imported on the first answer: Markdown (markdown-it) is not on the first frame's path.
+            from textual.widgets import Markdown
+
             block = Markdown(classes="chat-assistant", open_links=False)
             await self.pane.add_line(block)
             self.stream = Markdown.get_stream(block)

@@ -45,7 +45,7 @@ class KeyedTable(DataTable[Text]):
     KeyedTable > .keyed-table--up { color: $price-up; }
     KeyedTable > .keyed-table--down { color: $price-down; }
     KeyedTable > .keyed-table--stale { color: $stale; }
-    KeyedTable > .keyed-table--muted { color: $text-muted; }
+    KeyedTable > .keyed-table--muted { color: $muted; }
     KeyedTable > .keyed-table--error { color: $error; text-style: bold; }
     KeyedTable > .keyed-table--warn { color: $warning; }
     KeyedTable > .keyed-table--bold { text-style: bold; }

@@ -157,7 +157,7 @@ class LineChart(Widget):
     LineChart { height: 1fr; min-height: 6; }
     LineChart > .line-chart--up { color: $price-up; }
     LineChart > .line-chart--down { color: $price-down; }
-    LineChart > .line-chart--axis { color: $text-muted; }
+    LineChart > .line-chart--axis { color: $muted; }
     LineChart > .line-chart--label { color: $foreground; }
     """
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from decimal import Decimal
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from tastytrade.order import PlacedOrder
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -29,18 +28,23 @@ from tastytui.services.events import (
     PositionsChanged,
     ReconcileEvent,
 )
-from tastytui.services.fills import (
+from tastytui.services.order_status import (  # not services.fills: no SDK before the frame
     describe_placed,
     filled_units,
     is_terminal_status,
     order_size,
     price_text,
 )
-from tastytui.services.orders import Review, describe_review
 from tastytui.ui import format as fmt
 from tastytui.ui import keymap
 from tastytui.ui.widgets.keyed_table import Cell, Column, KeyedTable, Row
 from tastytui.ui.widgets.pane import Pane
+
+if TYPE_CHECKING:
+    # The SDK pulls pandas: imported where it is used, after the first frame.
+    from tastytrade.order import PlacedOrder
+
+    from tastytui.services.orders import Review
 
 # Narrow panes show the first columns, so status and what the order is come first; the
 # selected order's reject reason is also spelt out in full under the table.
@@ -330,6 +334,7 @@ class OrdersPane(Pane):
 
     @work(group="orders-change", exclusive=True, exit_on_error=False)
     async def _replace_flow(self, order: PlacedOrder, *, re_mid: bool) -> None:
+        from tastytui.services.orders import describe_review
         from tastytui.ui.screens.order_confirm import ConfirmReplace
         from tastytui.ui.screens.replace_order import NewPriceScreen
 

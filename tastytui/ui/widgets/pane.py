@@ -15,7 +15,7 @@ class Pane(Vertical):
     """Subclasses override the hooks; the app calls them (quotes at the flush rate only)."""
 
     DEFAULT_CSS = """
-    Pane { border: round $panel-lighten-2; border-title-color: $text-muted; }
+    Pane { border: round $pane-border; border-title-color: $muted; }
     Pane:focus-within { border: round $primary; border-title-color: $text; }
     """
 

@@ -217,11 +217,11 @@ class PayoffChart(Widget):
     PayoffChart { height: 10; }
     PayoffChart > .payoff-chart--profit { color: $price-up; }
     PayoffChart > .payoff-chart--loss { color: $price-down; }
-    PayoffChart > .payoff-chart--zero { color: $text-muted; }
+    PayoffChart > .payoff-chart--zero { color: $muted; }
     PayoffChart > .payoff-chart--breakeven { color: $warning; }
     PayoffChart > .payoff-chart--spot { color: $primary; text-style: bold; }
-    PayoffChart > .payoff-chart--axis { color: $text-muted; }
-    PayoffChart > .payoff-chart--label { color: $text-muted; }
+    PayoffChart > .payoff-chart--axis { color: $muted; }
+    PayoffChart > .payoff-chart--label { color: $muted; }
     """
 
     def __init__(

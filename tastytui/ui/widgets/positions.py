@@ -27,7 +27,7 @@ from tastytui.domain.ticket import PriceMode, Ticket, TicketError, auto_price
 from tastytui.domain.ticks import STOCK
 from tastytui.services.errors import ServiceError
 from tastytui.services.events import BalancesChanged, PositionsChanged
-from tastytui.services.fills import price_text
+from tastytui.services.order_status import price_text
 from tastytui.services.portfolio import Portfolio, PositionView, StrategyView, Totals
 from tastytui.ui import format as fmt
 from tastytui.ui import keymap
