@@ -34,6 +34,9 @@ SHARES_PER_CONTRACT = 100
 _PRICED = frozenset({OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.MARKETABLE_LIMIT})
 _UNPRICED = frozenset({OrderType.MARKET, OrderType.NOTIONAL_MARKET})
 _MAX_PRICE = Decimal(1_000_000_000)
+#: No order holds more: also keeps int() away from absurd values (int(Decimal("1e999999"))
+#: takes half a minute — a hang, from one mistyped or hostile quantity).
+MAX_QUANTITY = Decimal(1_000_000)
 
 
 class TicketError(ValueError):
@@ -64,7 +67,11 @@ def multiplier(instrument_type: InstrumentType) -> int:
 
 
 def _is_whole_positive(quantity: Decimal) -> bool:
-    return quantity.is_finite() and quantity > 0 and quantity == quantity.to_integral_value()
+    return (
+        quantity.is_finite()
+        and 0 < quantity <= MAX_QUANTITY
+        and quantity == quantity.to_integral_value()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +110,17 @@ class Ticket:
         new = Decimal(size)
         if not _is_whole_positive(new):
             raise TicketError(
-                f"quantity {size} is not a positive whole number: enter a whole number of units",
+                f"quantity {size} is not a whole number from 1 to {MAX_QUANTITY:,}: "
+                "enter a whole number of units",
                 field="quantity",
             )
+        for leg in self.legs:  # ratios of invalid legs mean nothing (and may overflow)
+            if not _is_whole_positive(leg.quantity):
+                raise TicketError(
+                    f"quantity {leg.quantity} for {leg.symbol.strip()} is not a whole number "
+                    f"from 1 to {MAX_QUANTITY:,}: fix that leg first",
+                    field="quantity",
+                )
         legs = tuple(
             replace(leg, quantity=r * new) for leg, r in zip(self.legs, self.ratios, strict=True)
         )
@@ -211,6 +226,12 @@ def _check_legs(ticket: Ticket, max_legs: int) -> None:
             raise TicketError(
                 f"quantity {q} for {leg.symbol.strip()} must be at least 1: "
                 "enter a positive quantity and choose buy or sell with the action",
+                field="quantity",
+            )
+        if q > MAX_QUANTITY:
+            raise TicketError(
+                f"quantity {q} for {leg.symbol.strip()} is more than the {MAX_QUANTITY:,} one "
+                "order can hold: enter a smaller quantity",
                 field="quantity",
             )
 
@@ -370,8 +391,8 @@ def _quote_for(leg: Leg, quotes: Mapping[str, LegQuote]) -> LegQuote:
         raise TicketError(
             f"no live quote for {name}: wait for data or enter a custom price", field="price"
         )
-    # A crossed, negative or empty (0 × 0) market cannot price an order.
-    if quote.bid < 0 or quote.ask <= 0 or quote.bid > quote.ask:
+    # A crossed, negative, empty (0 × 0) or absurd market cannot price an order.
+    if quote.bid < 0 or quote.ask <= 0 or quote.bid > quote.ask or quote.ask >= _MAX_PRICE:
         raise TicketError(
             f"no live quote for {name} (bid {quote.bid}, ask {quote.ask}): "
             "wait for data or enter a custom price",
@@ -384,6 +405,13 @@ def _net(ticket: Ticket, quotes: Mapping[str, LegQuote], *, aggressive: bool) ->
     """Signed per-unit price taking (aggressive) or making (passive) the market on every leg."""
     if not ticket.legs:
         raise TicketError("the ticket has no legs: add a leg from the chain", field="legs")
+    for leg in ticket.legs:
+        if not _is_whole_positive(leg.quantity):
+            raise TicketError(
+                f"quantity {leg.quantity} for {leg.symbol.strip()} is not a whole number from 1 "
+                f"to {MAX_QUANTITY:,}: enter a whole number",
+                field="quantity",
+            )
     size = ticket.quantity
     unit = _unit_multiplier(ticket)
     total = Decimal(0)

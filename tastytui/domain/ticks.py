@@ -14,6 +14,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+_MAX_INCREMENT = Decimal(100)
+_MAX_THRESHOLD = Decimal(1_000_000_000)
+
 
 class TickError(ValueError):
     """A price that is not on its instrument's tick grid, or a malformed schedule."""
@@ -43,8 +46,17 @@ class TickSchedule:
         if self.bands[-1].below is not None:
             raise TickError("the last tick band must have no threshold")
         for band in self.bands:
-            if band.increment <= 0:
+            if not band.increment.is_finite() or band.increment <= 0:
                 raise TickError(f"tick increment {band.increment} must be positive")
+            # Real ticks are cents and their fractions; anything else is corrupt broker data
+            # (and would overflow the rounding arithmetic).
+            exponent = band.increment.as_tuple().exponent
+            if band.increment > _MAX_INCREMENT or (isinstance(exponent, int) and exponent < -6):
+                raise TickError(f"tick increment {band.increment} is not a price increment")
+            if band.below is not None and not (
+                band.below.is_finite() and 0 < band.below < _MAX_THRESHOLD
+            ):
+                raise TickError(f"tick threshold {band.below} is not a price")
         thresholds = [b.below for b in self.bands[:-1]]
         if any(t is None for t in thresholds) or thresholds != sorted(thresholds):  # type: ignore[type-var]
             raise TickError("tick thresholds must be ascending")
@@ -60,10 +72,13 @@ class TickSchedule:
         for entry in entries:
             try:
                 value = Decimal(str(entry["value"]))
-            except (KeyError, ArithmeticError) as exc:
-                raise TickError(f"tick size entry {dict(entry)!r} has no valid value") from exc
-            threshold = entry.get("threshold")
-            bands.append(TickBand(value, None if threshold is None else Decimal(str(threshold))))
+                threshold = entry.get("threshold")
+                below = None if threshold is None else Decimal(str(threshold))
+                if not value.is_finite() or (below is not None and not below.is_finite()):
+                    raise ArithmeticError("not a number")
+            except (KeyError, ArithmeticError) as exc:  # broker data: malformed is refused
+                raise TickError(f"tick size entry {dict(entry)!r} is not a valid tick") from exc
+            bands.append(TickBand(value, below))
         bands.sort(key=lambda b: (b.below is None, b.below or Decimal(0)))
         return cls(tuple(bands))
 

@@ -72,6 +72,15 @@ async def guarded(awaitable: Awaitable[T], what: str) -> T:
         raise BrokerUnavailable(
             f"could not reach tastytrade to {what} ({type(exc).__name__})"
         ) from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError) as exc:
+        # The SDK parses answers without guarding them: a truncated body, a list where an
+        # object belongs, a missing "data"... (found by fuzzing).  Never the body's text here:
+        # it may carry tokens.
+        log.warning("tastytrade sent unreadable data to %s (%s)", what, type(exc).__name__)
+        raise BrokerUnavailable(
+            f"tastytrade sent {what} data tastytui could not read ({type(exc).__name__}); "
+            "try again — if it persists, tastytrade may have changed its API"
+        ) from None
 
 
 class Broker:
