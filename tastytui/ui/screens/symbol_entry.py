@@ -87,8 +87,11 @@ class SymbolEntry(ModalScreen[str | None]):
         try:
             results = await services.accounts.search(text.split("/", 1)[0])
         except Exception as exc:  # a failed search only loses the suggestions
-            self._say(f"search failed: {exc}", error=True)
+            if self.is_attached:
+                self._say(f"search failed: {exc}", error=True)
             return
+        if not self.is_attached:
+            return  # the entry closed while the broker answered
         if self.query_one(Input).value.strip() != text:
             return  # the user typed on: a newer search is coming
         self._show([(r.symbol, r.description) for r in results[:MAX_SUGGESTIONS]])

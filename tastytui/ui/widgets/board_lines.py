@@ -347,7 +347,9 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _style(self, name: str) -> Style:
         if self._styles is None:
-            self._styles = {n: self.get_component_rich_style(f"board--{n}") for n in _STYLE_NAMES}
+            self._styles = {
+                n: self.get_component_rich_style(f"board--{n}", partial=True) for n in _STYLE_NAMES
+            }
         return self._styles[name]
 
     def _key_tail(self, symbol: str) -> tuple[Any, ...]:
@@ -392,7 +394,8 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
     def _strip(self, text: Text, width: int, base: Style) -> Strip:
         text.truncate(width, overflow="ellipsis", pad=True)
         segments = list(text.render(self.app.console, end=""))
-        return Strip(segments, width).apply_style(base)
+        # Adjacent cells of one style become one segment: one SGR sequence on the wire.
+        return Strip(segments, width).apply_style(base).simplify()
 
     def _header(self, width: int) -> Text:
         text = Text(no_wrap=True)
@@ -441,7 +444,9 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
             if len(value) > column.width:
                 value = value[: column.width - 1] + "…"
             text.append(value.rjust(column.width) if column.right else value.ljust(column.width))
-            text.stylize(style, len(text) - column.width, len(text))
+            # The separating space takes the cell's style (a space shows no colour), so that
+            # neighbours of one style (last, change, % of a rising stock) merge into one segment.
+            text.stylize(style, len(text) - column.width - (1 if i else 0), len(text))
         if stale:
             # Never blanked: the values stay, dimmed, and the age says how old they are.
             text.stylize(self._style("stale"))
@@ -491,7 +496,7 @@ class BoardDetail(Widget):
         self.lines = lines
 
     def _style(self, name: str) -> Style:
-        return self.get_component_rich_style(f"board-detail--{name}")
+        return self.get_component_rich_style(f"board-detail--{name}", partial=True)
 
     def render(self) -> Text:
         lines = self.lines

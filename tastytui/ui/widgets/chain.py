@@ -85,7 +85,7 @@ class ExpirationBar(Widget):
         self.status = ""
 
     def _style(self, name: str) -> Any:
-        return self.get_component_rich_style(f"expiration-bar--{name}")
+        return self.get_component_rich_style(f"expiration-bar--{name}", partial=True)
 
     def selected_text(self) -> str:
         """The first line as plain text (tests, screen readers of screenshots)."""
@@ -178,7 +178,7 @@ class ChainInfo(Widget):
         self.grid = grid
 
     def _style(self, name: str) -> Any:
-        return self.get_component_rich_style(f"chain-info--{name}")
+        return self.get_component_rich_style(f"chain-info--{name}", partial=True)
 
     def render(self) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")

@@ -185,10 +185,10 @@ class LineChart(Widget):
             return self._cache[1]
         styles = {
             "line": self.get_component_rich_style(
-                "line-chart--up" if self.rising else "line-chart--down"
+                "line-chart--up" if self.rising else "line-chart--down", partial=True
             ),
-            "axis": self.get_component_rich_style("line-chart--axis"),
-            "label": self.get_component_rich_style("line-chart--label"),
+            "axis": self.get_component_rich_style("line-chart--axis", partial=True),
+            "label": self.get_component_rich_style("line-chart--label", partial=True),
             "empty": None,
         }
         lines = []

@@ -52,7 +52,7 @@ class StatusBar(Widget):
         self.refresh()
 
     def _style(self, name: str) -> Any:
-        return self.get_component_rich_style(f"status-bar--{name}")
+        return self.get_component_rich_style(f"status-bar--{name}", partial=True)
 
     def render(self) -> Text:
         app = self.tasty
