@@ -4,7 +4,8 @@ The SDK has no retry, no 401 handling, no rate limiting and no breaker (protocol
 §6.2).  We replace the SDK session's HTTP client with one whose transport adds them:
 
 - a token bucket (default 2 requests/s);
-- on 401: one forced token refresh (shared by concurrent requests) and one retry;
+- on 401: one forced token refresh (shared by concurrent requests) and one retry — per
+  refused token, so a request outliving two expiries still gets through;
 - on 429: exponential backoff with jitter, honouring ``Retry-After``;
 - idempotent reads retried on 5xx, timeouts and connection errors;
 - a circuit breaker that refuses order changes while the broker is failing.
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 _ORDER_PATH = re.compile(r"/accounts/[^/]+/(complex-)?orders")
 _REVOKED_CODES = ("invalid_grant", "invalid_client", "unauthorized_client")
+#: Forced refreshes one request may cause (each for a different refused token).
+_MAX_AUTH_RETRIES = 3
 
 
 @dataclass
@@ -161,7 +164,9 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
             raise BrokerUnavailable(self._breaker_message())
         await request.aread()  # buffer the body so a retry can resend it
         attempt = 0
-        auth_retried = False
+        # Tokens this request was refused with: one forced refresh and one retry per token, so
+        # a request that outlives two expiries (waiting out a 429) still gets through.
+        refused_tokens: set[str | None] = set()
         while True:
             self._health.update(rate_queue=self.bucket.waiting)
             await self.bucket.acquire()
@@ -180,14 +185,20 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
                     f"tastytrade did not answer {method} {path} ({type(exc).__name__})"
                 ) from None
             status = response.status_code
-            if status == 401 and not is_token and not auth_retried:
+            used = request.headers.get("Authorization")
+            if (
+                status == 401
+                and not is_token
+                and used not in refused_tokens
+                and len(refused_tokens) < _MAX_AUTH_RETRIES
+            ):
                 await response.aread()
                 await response.aclose()
-                await self._refresh(request.headers.get("Authorization"))
+                refused_tokens.add(used)
+                await self._refresh(used)
                 auth = self._session._client.headers.get("Authorization")
                 if auth is not None:
                     request.headers["Authorization"] = auth
-                auth_retried = True
                 continue
             if status == 429:
                 await response.aread()
