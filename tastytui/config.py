@@ -87,8 +87,11 @@ class Profile:
 
 @dataclass
 class RestSettings:
+    #: Sustained requests per second.
     rate: float = 2.0
-    burst: float = 4.0
+    #: Requests that may go at once: start-up loads ~20 (accounts, balances, positions,
+    #: orders, metrics, chains) and should not queue for ten seconds behind the average.
+    burst: float = 20.0
     timeout: float = 10.0
     read_retries: int = 3
     breaker_threshold: int = 5

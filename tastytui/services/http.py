@@ -54,7 +54,7 @@ _MAX_AUTH_RETRIES = 3
 @dataclass
 class RestPolicy:
     rate: float = 2.0
-    burst: float = 4.0
+    burst: float = 20.0
     timeout: float = 10.0
     read_retries: int = 3
     rate_limit_retries: int = 5

@@ -29,7 +29,7 @@ from tastytui.domain.chain import ChainExpiration, ChainStrike, OptionChain
 from tastytui.domain.clock import Clock, ManualClock, OffsetClock, new_york_today
 from tastytui.domain.orders import InstrumentType, Leg, OrderAction, OrderType
 from tastytui.domain.symbols import parse_occ
-from tastytui.domain.ticket import LegQuote, PriceMode, Ticket, TicketError
+from tastytui.domain.ticket import MAX_QUANTITY, LegQuote, PriceMode, Ticket, TicketError
 from tastytui.domain.ticks import TickSchedule
 from tastytui.services.broker import Broker, Credentials, Endpoint, guarded
 from tastytui.services.errors import (
@@ -768,7 +768,9 @@ async def test_review_never_sends_invalid_input_and_always_explains(
     ticket = Ticket(legs, price=price)
     before = rig.sim_order_count()
     grid = rig.sim.exchange.market.tick_schedule("SPY")
-    valid_quantity = quantity.is_finite() and quantity > 0 and quantity == int(quantity)
+    valid_quantity = (
+        quantity.is_finite() and 0 < quantity <= MAX_QUANTITY and quantity == int(quantity)
+    )
     valid_price = price.is_finite() and abs(price) < D(10**9) and grid.is_on_grid(price)
     review: Review | None = None
     try:

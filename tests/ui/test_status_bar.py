@@ -59,7 +59,7 @@ async def test_every_field_fits_two_lines_of_120_columns(tmp_path: Path) -> None
             day = top.split("Day ", 1)[1].split()[0]
             assert day[0] in "+-" and "$" in day
             expected = bar.get_component_rich_style(
-                "status-bar--up" if day[0] == "+" else "status-bar--down"
+                "status-bar--up" if day[0] == "+" else "status-bar--down", partial=True
             )
             assert style_of(text, day) == expected
 
@@ -72,7 +72,7 @@ async def test_every_field_fits_two_lines_of_120_columns(tmp_path: Path) -> None
             assert "Reconciled 40s ago" in bottom
             stale = bottom.split("Stale ", 1)[1].split()[0]
             assert int(stale) > 0
-            warn = bar.get_component_rich_style("status-bar--warn")
+            warn = bar.get_component_rich_style("status-bar--warn", partial=True)
             assert style_of(bar.render(), stale, after="Stale ") == warn
 
 
@@ -97,7 +97,7 @@ async def test_breaker_and_halt_warnings_fit_and_stand_out(tmp_path: Path) -> No
             assert cell_len(bottom[: halted + len("ORDERS HALTED f7 review · ^r resume")]) <= 120
             assert "f7 review · ^r resume" in bottom
             text = bar.render()
-            down = bar.get_component_rich_style("status-bar--down")
+            down = bar.get_component_rich_style("status-bar--down", partial=True)
             assert style_of(text, "open", after="Breaker ") == down
             assert style_of(text, "ORDERS HALTED") == down
             services.health.update(breaker=BreakerState.HALF_OPEN, orders_halted=None)
@@ -106,7 +106,7 @@ async def test_breaker_and_halt_warnings_fit_and_stand_out(tmp_path: Path) -> No
             assert "Breaker half-open" in bottom and "ORDERS HALTED" not in bottom
             assert style_of(
                 bar.render(), "half-open", after="Breaker "
-            ) == bar.get_component_rich_style("status-bar--warn")
+            ) == bar.get_component_rich_style("status-bar--warn", partial=True)
 
 
 async def test_live_badge_uses_the_danger_colour(tmp_path: Path) -> None:
