@@ -47,11 +47,15 @@ class SymbolChosen(Message):
 class StageTicket(Message):
     """Load a ticket into the order builder (close/roll from positions, chat, templates)."""
 
-    def __init__(self, ticket: Any, note: str = "", review: bool = False) -> None:
+    def __init__(
+        self, ticket: Any, note: str = "", review: bool = False, source: str = "keys"
+    ) -> None:
         super().__init__()
         self.ticket = ticket
         self.note = note
         self.review = review
+        #: Who composed it, journalled with the order: "keys" or "chat".
+        self.source = source
 
 
 class AddLeg(Message):

@@ -236,6 +236,10 @@ async def test_an_order_is_staged_and_sent_only_with_the_review_confirm_key(
                 assert sorted(leg.symbol for leg in new.legs) == sorted(
                     leg.symbol for leg in review_screen.review.ticket.legs
                 )
+                # The journal says who composed it.
+                services = app.services
+                assert services is not None
+                assert services.journal.recent(1)[0].source == "chat"
 
 
 async def test_a_cancel_waits_for_the_users_yes(tmp_path: Path, with_key: None) -> None:

@@ -216,6 +216,8 @@ class BuilderPane(Pane):
         self.ticket = Ticket(legs=())
         self.price_mode = PriceMode.MID
         self.note = ""
+        #: Who composed the ticket, for the journal: "keys", or "chat" for a staged one.
+        self.source = "keys"
         self.cursor = 0
         self.message = ""
         #: "info", "error", "busy" or "ok": how the status line is drawn.
@@ -290,6 +292,7 @@ class BuilderPane(Pane):
 
     def add_leg(self, leg: Leg) -> None:
         """Add a leg to the ticket; the same contract on the same side adds to its quantity."""
+        self.source = "keys"  # the trader reshaped it: it is theirs now
         legs = list(self.ticket.legs)
         for i, existing in enumerate(legs):
             if not _same_contract(existing.symbol, leg.symbol):
@@ -333,9 +336,10 @@ class BuilderPane(Pane):
         self._set_ticket(candidate)
         self._say(f"Added {leg_action_text(candidate.legs[-1])}", "info")
 
-    def load_ticket(self, ticket: Ticket, note: str = "") -> None:
+    def load_ticket(self, ticket: Ticket, note: str = "", source: str = "keys") -> None:
         """Replace the ticket being built (close/roll, chat staging, templates)."""
         self.note = fmt.clean(note, max_length=200)
+        self.source = source
         mode = PriceMode.CUSTOM if ticket.price is not None else PriceMode.MID
         self.price_mode = mode
         self.cursor = 0
@@ -488,6 +492,7 @@ class BuilderPane(Pane):
 
     def action_clear_ticket(self) -> None:
         self.note = ""
+        self.source = "keys"
         self.price_mode = PriceMode.MID
         self.cursor = 0
         self._set_ticket(Ticket(legs=()), structural=False)
@@ -520,7 +525,9 @@ class BuilderPane(Pane):
         try:
             if services is None:
                 raise ServiceError("not connected")
-            review = await services.orders.review(ticket, account, price_mode=mode, source="keys")
+            review = await services.orders.review(
+                ticket, account, price_mode=mode, source=self.source
+            )
         except TicketError as exc:
             self._say(str(exc), "error", field=exc.field)
             if not isinstance(self.app.focused, Input):  # never steal focus from typing
@@ -576,6 +583,7 @@ class BuilderPane(Pane):
         # again must not send a duplicate.  The order lives on in the live-orders pane.
         self.sent_ids.add(sent.order_id)
         self.note = ""
+        self.source = "keys"
         self.price_mode = PriceMode.MID
         self.cursor = 0
         self._set_ticket(Ticket(legs=()), structural=False)

@@ -335,7 +335,7 @@ class ChatPane(Pane):
         text = f"Staged by the assistant: {review.description}"
         if note:
             text += f" — {note}"
-        self.post_message(StageTicket(review.ticket, note=text, review=True))
+        self.post_message(StageTicket(review.ticket, note=text, review=True, source="chat"))
         confirm = keymap.key_for("order.confirm", self.tasty.config.ui.keys)
         self._notice(
             f"Staged in the order builder: {review.description}. Nothing was sent — check the "
