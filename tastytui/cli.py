@@ -45,6 +45,13 @@ def _sim_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="seconds between market steps (default 0.2)",
     )
     p.add_argument("--token-lifetime", type=int, default=900, help="access token seconds")
+    p.add_argument(
+        "--extra-underlyings",
+        type=int,
+        default=0,
+        metavar="N",
+        help="add N synthetic stocks Z0001… to the universe (load tests; default 0)",
+    )
     p.add_argument("--frozen", action="store_true", help="freeze the tape at its opening values")
     p.add_argument("--announce-json", action="store_true", help=argparse.SUPPRESS)
     # Set by the console for its child: stop when the console is gone.
@@ -60,6 +67,9 @@ def _run_sim(args: argparse.Namespace) -> int:
         return 2
     if args.fill_delay < 0:
         print("tastytui sim: --fill-delay must not be negative", file=sys.stderr)
+        return 2
+    if not 0 <= args.extra_underlyings <= 9999:
+        print("tastytui sim: --extra-underlyings must be between 0 and 9999", file=sys.stderr)
         return 2
     if args.token_lifetime < 120:
         # The SDK refreshes 60 s before expiry: shorter tokens mean a refresh on every call.
@@ -78,6 +88,7 @@ def _run_sim(args: argparse.Namespace) -> int:
         tick_interval=args.tick_interval,
         token_lifetime=args.token_lifetime,
         live_tape=not args.frozen,
+        extra_underlyings=args.extra_underlyings,
     )
     try:
         config.check_bind()

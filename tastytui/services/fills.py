@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from tastytrade import Account
-from tastytrade.order import InstrumentType, Leg, PlacedOrder
+from tastytrade.order import InstrumentType, PlacedOrder
 
 from tastytui.domain.clock import Clock
 from tastytui.services.broker import Broker, guarded
@@ -30,15 +29,21 @@ from tastytui.services.errors import BrokerRejected, ServiceError
 from tastytui.services.events import EventBus, Level, Notice, OrderEvent
 from tastytui.services.journal import Journal, JournalEntry
 
+# Re-exported: they moved to an SDK-free module the panes import before the first frame.
+from tastytui.services.order_status import TERMINAL_STATUSES
+from tastytui.services.order_status import describe_placed as describe_placed
+from tastytui.services.order_status import filled_units as filled_units
+from tastytui.services.order_status import is_terminal_status as is_terminal_status
+from tastytui.services.order_status import order_size as order_size
+from tastytui.services.order_status import price_text as price_text
+
 log = logging.getLogger(__name__)
 
 Schedule = Callable[[float], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 _ZERO = Decimal(0)
-_TERMINAL = frozenset(
-    {"Filled", "Cancelled", "Expired", "Rejected", "Removed", "Partially Removed"}
-)
+_TERMINAL = TERMINAL_STATUSES
 #: How far along its life a status is; a push with a lower rank is stale and ignored.
 _STATUS_RANK = {
     "Received": 0,
@@ -64,39 +69,8 @@ def poll_interval(elapsed: float) -> float:
     return 60.0
 
 
-def is_terminal_status(status: str) -> bool:
-    return status in _TERMINAL
-
-
 def _status_rank(status: str) -> int:
     return _STATUS_RANK.get(status, 3)
-
-
-def order_size(order: PlacedOrder) -> Decimal:
-    """Spread units of the order: ``size``, else the gcd of the leg quantities."""
-    if order.size:
-        return Decimal(order.size)
-    quantities = [int(leg.quantity or 0) for leg in order.legs]
-    return Decimal(math.gcd(*quantities)) if quantities else _ZERO
-
-
-def _leg_filled(leg: Leg) -> Decimal:
-    from_fills = sum((f.quantity for f in leg.fills or []), _ZERO)
-    if leg.quantity is not None and leg.remaining_quantity is not None:
-        return max(from_fills, Decimal(leg.quantity) - leg.remaining_quantity)
-    return from_fills
-
-
-def filled_units(order: PlacedOrder) -> Decimal:
-    """Spread units filled so far (a multi-leg order fills every leg in proportion)."""
-    size = order_size(order)
-    if not order.legs or not size:
-        return _ZERO
-    leg = order.legs[0]
-    quantity = Decimal(leg.quantity or 0)
-    if not quantity:
-        return _ZERO
-    return _leg_filled(leg) * size / quantity
 
 
 def average_net_price(order: PlacedOrder) -> Decimal | None:
@@ -113,23 +87,6 @@ def average_net_price(order: PlacedOrder) -> Decimal | None:
         for fill in leg.fills or []:
             total += side * fill.fill_price * fill.quantity * mult
     return (total / (units * unit)).quantize(Decimal("0.01"))
-
-
-def price_text(price: Decimal | None) -> str:
-    """'1.25 credit', '2.10 debit', 'even' — how traders say a net price."""
-    if price is None:
-        return "market"
-    if price == 0:
-        return "0.00 even"
-    return f"{abs(price):.2f} {'credit' if price > 0 else 'debit'}"
-
-
-def describe_placed(order: PlacedOrder) -> str:
-    """A fallback description from the order itself (when the journal has none)."""
-    legs = ", ".join(
-        f"{leg.action.value} {leg.quantity} {leg.symbol.strip()}" for leg in order.legs
-    )
-    return f"{order.underlying_symbol} {legs}"
 
 
 async def sdk_account(broker: Broker, number: str) -> Account:

@@ -61,6 +61,8 @@ class SimConfig:
     tick_interval: float = 0.2
     #: Multiplies the random walk's volatility (a livelier demo tape when > 1).
     volatility_scale: float = 1.0
+    #: Synthetic stocks (``Z0001`` …) added to the universe: load tests with a big board.
+    extra_underlyings: int = 0
     #: When False the tape is frozen at its seeded opening values (screenshots, snapshots).
     live_tape: bool = True
     fill_model: FillModel = FillModel.MID

@@ -15,6 +15,7 @@ from tastytui.sim.engine import Engine
 from tastytui.sim.faults import Faults
 from tastytui.sim.ledger import Ledger
 from tastytui.sim.market import MarketModel
+from tastytui.sim.universe import synthetic_underlyings
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Exchange:
             volatility_scale=config.volatility_scale,
             calendar=self.calendar,
             start_prices=self.ledger.saved_prices(),
+            extra=synthetic_underlyings(config.extra_underlyings),
         )
         self.auth = AuthServer(config, self.clock)
         self.faults = Faults(config.seed)

@@ -12,7 +12,7 @@ import itertools
 import math
 import random
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -160,6 +160,7 @@ class MarketModel:
         volatility_scale: float = 1.0,
         calendar: TradingCalendar | None = None,
         start_prices: Mapping[str, float] | None = None,
+        extra: Sequence[UnderlyingSpec] = (),
     ) -> None:
         self.seed = seed
         self.clock = clock
@@ -173,7 +174,10 @@ class MarketModel:
         self._chains: dict[tuple[str, date], OptionChain] = {}
         self._option_cache: dict[OptionSymbol, tuple[int, OptionQuote]] = {}
         self._equity_cache: dict[str, tuple[int, EquityQuote]] = {}
-        for spec in BY_SYMBOL.values():
+        #: Underlyings beyond the universe (synthetic load-test stocks); looked up after it.
+        self._extra = {spec.symbol: spec for spec in extra if spec.symbol not in BY_SYMBOL}
+        self._extra_roots = {r: s.symbol for s in self._extra.values() for r in s.option_roots}
+        for spec in (*BY_SYMBOL.values(), *self._extra.values()):
             self._tickers[spec.symbol] = self._open_ticker(spec, now, start_prices)
         self._anchor_day = now.astimezone(NEW_YORK).date()
 
@@ -287,11 +291,11 @@ class MarketModel:
         return list(self._tickers)
 
     def spec(self, symbol: str) -> UnderlyingSpec | None:
-        return BY_SYMBOL.get(symbol)
+        return BY_SYMBOL.get(symbol) or self._extra.get(symbol)
 
     def underlying_of_root(self, root: str) -> UnderlyingSpec | None:
-        underlying = ROOT_TO_UNDERLYING.get(root)
-        return BY_SYMBOL.get(underlying) if underlying else None
+        underlying = ROOT_TO_UNDERLYING.get(root) or self._extra_roots.get(root)
+        return self.spec(underlying) if underlying else None
 
     def spot(self, symbol: str) -> float:
         return self._tickers[symbol].price
@@ -445,7 +449,7 @@ class MarketModel:
     # ---------------------------------------------------------------- chains
 
     def tick_schedule(self, symbol: str) -> TickSchedule:
-        spec = BY_SYMBOL.get(symbol)
+        spec = self.spec(symbol)
         return spec.option_ticks if spec else STOCK
 
     def chain(self, symbol: str) -> OptionChain:
@@ -454,7 +458,7 @@ class MarketModel:
         key = (symbol, today)
         chain = self._chains.get(key)
         if chain is None:
-            spec = BY_SYMBOL[symbol]
+            spec = BY_SYMBOL.get(symbol) or self._extra[symbol]
             expirations = [
                 self._listing(spec, root, day, kind)
                 for root, day, kind in _expiration_dates(spec, today, self.calendar)

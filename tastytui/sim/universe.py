@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -490,3 +491,33 @@ BY_SYMBOL: dict[str, UnderlyingSpec] = {spec.symbol: spec for spec in UNIVERSE}
 ROOT_TO_UNDERLYING: dict[str, str] = {
     root: spec.symbol for spec in UNIVERSE for root in spec.option_roots
 }
+
+
+def synthetic_underlyings(count: int) -> tuple[UnderlyingSpec, ...]:
+    """``count`` made-up stocks ``Z0001`` … (load tests: a 500-symbol quote board).
+
+    Deterministic, monthly-listed and outside :data:`BY_SYMBOL`: the simulator adds them only
+    when asked (``SimConfig.extra_underlyings``), so its default universe never changes.
+    """
+    specs = []
+    for i in range(1, count + 1):
+        rng = random.Random(f"synthetic:{i}")
+        price = round(rng.uniform(8.0, 600.0), 2)
+        specs.append(
+            _s(
+                f"Z{i:04d}",
+                f"Synthetic Stock {i}",
+                price,
+                round(rng.uniform(0.18, 0.65), 3),
+                round(rng.uniform(0.5, 1.6), 2),
+                S,
+                rng.randint(1, 5),
+                1 if price < 200 else 5,
+                PENNY_PILOT,
+                M,
+                market_cap_billions=round(rng.uniform(2.0, 300.0), 1),
+                min_strikes=20,
+                max_strikes=40,
+            )
+        )
+    return tuple(specs)

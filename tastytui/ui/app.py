@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -179,6 +180,10 @@ class TastyApp(App[None]):
             self.post_message(ConnectFailed(reason))
             return
         self.services = services
+        # What is loaded by now (Textual, the SDK, pandas, the panes) lives as long as the
+        # console: frozen, full collections no longer walk it.  They paused the event loop for
+        # 60-200 ms mid-frame under a quote storm (benchmarks/storm.py).  Undone on exit.
+        gc.freeze()
         self._unsubscribe.append(
             services.events.subscribe(lambda e: self.post_message(ServiceEvent(e)))
         )
@@ -270,14 +275,18 @@ class TastyApp(App[None]):
     # ------------------------------------------------------------------ actions
 
     def action_focus_pane(self, pane_id: str) -> None:
-        with contextlib.suppress(Exception):
-            pane = self.query_one(f"#{pane_id}", Pane)
-            if not pane.display:
-                pane.display = True
-            pane.focus()
-            first = next((w for w in pane.query("*") if w.focusable), None)
-            if first is not None:
-                first.focus()
+        screen = self.main_screen
+        if self.screen is not screen:
+            return
+        if screen.has_class("-zoom"):
+            self._zoom(None)
+        pane = screen.query_one(f"#{pane_id}", Pane)
+        first = next((w for w in pane.query("*") if w.focusable), None)
+        (first or pane).focus()
+        if not pane.display:
+            # A pane the layout leaves out at this width (the assistant on narrow screens)
+            # opens zoomed rather than squeezing the others.
+            self._zoom(pane)
 
     def action_zoom(self) -> None:
         """Toggle the focused pane filling the body (narrow terminals hide columns); the status
@@ -286,14 +295,21 @@ class TastyApp(App[None]):
         if self.screen is not screen:
             return
         if screen.has_class("-zoom"):
-            screen.remove_class("-zoom")
-            for node in screen.query(".-zoom-hidden, .-zoom-target"):
-                node.remove_class("-zoom-hidden", "-zoom-target")
+            self._zoom(None)
             return
         chain = screen.focused.ancestors_with_self if screen.focused is not None else []
         target = next((node for node in chain if isinstance(node, Pane)), None)
         if target is None:
             self.notify("Focus a pane first (1-6), then z zooms it.")
+        else:
+            self._zoom(target)
+
+    def _zoom(self, target: Pane | None) -> None:
+        screen = self.main_screen
+        if target is None:
+            screen.remove_class("-zoom")
+            for node in screen.query(".-zoom-hidden, .-zoom-target"):
+                node.remove_class("-zoom-hidden", "-zoom-target")
             return
         for pane in self._panes():
             pane.set_class(pane is not target, "-zoom-hidden")
@@ -373,7 +389,7 @@ class TastyApp(App[None]):
     @on(StageTicket)
     def _stage_ticket(self, message: StageTicket) -> None:
         builder = self.main_screen.query_one(BuilderPane)
-        builder.load_ticket(message.ticket, message.note)
+        builder.load_ticket(message.ticket, message.note, message.source)
         if message.review:
             builder.action_review()
 
@@ -393,6 +409,7 @@ class TastyApp(App[None]):
         await self._shutdown_services()
 
     async def _shutdown_services(self) -> None:
+        gc.unfreeze()  # the next app in this process (tests) must not inherit a frozen heap
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self.workers.cancel_group(self, "services")

@@ -51,6 +51,8 @@ _UNDERLYING_KINDS = ("Quote", "Trade", "Summary")
 _DELTA_WAIT = 5.0
 #: How long loading waits for the underlying's first quote (to centre on the money).
 _SPOT_WAIT = 3.0
+#: How often it looks: the quote is usually already queued behind the chain's parse.
+_SPOT_POLL = 0.01
 
 
 class ExpirationBar(Widget):
@@ -418,10 +420,10 @@ class ChainPane(Pane):
         services = self.services
         if services is None:
             return
-        for _ in range(int(_SPOT_WAIT / 0.05)):
+        for _ in range(int(_SPOT_WAIT / _SPOT_POLL)):
             if self._spot() is not None or self.symbol != symbol:
                 return
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(_SPOT_POLL)
 
     @work(exclusive=True, group="chain-moves", exit_on_error=False)
     async def _reload_moves(self) -> None:

@@ -129,6 +129,9 @@ class OrdersPane(Pane):
         self.orders: dict[str, PlacedOrder] = {}
         self._descriptions: dict[int, str] = {}
         self._ready = False
+        # What the two Statics show: ``update`` re-lays out the whole screen (25-30 ms at
+        # 200x50), and ``sync`` runs on every order event and once a second.
+        self._shown: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         self.border_title = "Live orders"
@@ -205,7 +208,7 @@ class OrdersPane(Pane):
         rows: list[Row] = [(_key(o.id), order_cells(o, self._description(o))) for o in orders]
         self.orders = {_key(o.id): o for o in orders}
         if not rows:
-            empty.update(_EMPTY)
+            self._update_static(empty, _EMPTY)
             empty.display, table.display = True, False
         else:
             empty.display, table.display = False, True
@@ -235,7 +238,14 @@ class OrdersPane(Pane):
                 f" · {price_text(order.price)} · {self._description(order)}"
             )
         detail.set_class(status == "Rejected", "-rejected")
-        detail.update(fmt.inert(text, max_length=400))
+        self._update_static(detail, text)
+
+    def _update_static(self, widget: Static, text: str) -> None:
+        """Update only when the text changed (broker text: always inert)."""
+        key = widget.id or ""
+        if self._shown.get(key) != text:
+            self._shown[key] = text
+            widget.update(fmt.inert(text, max_length=400))
 
     # ------------------------------------------------------------------ selection
 

@@ -276,8 +276,10 @@ class PositionsPane(Pane):
 
     def services_ready(self) -> None:
         hz = self.tasty.flush_hz
-        # P&L aggregates need no more than ~2 Hz; never faster than the flush itself.
-        self.set_interval(max(0.5, 1.0 / max(hz, 0.1)), self._tick)
+        # P&L aggregates at ~1 Hz, never faster than the flush: any changed cell re-renders the
+        # whole DataTable, which at 2 Hz was a third of the console's CPU under a quote storm
+        # and its slowest frames (benchmarks/storm.py).
+        self.set_interval(max(1.0, 1.0 / max(hz, 0.1)), self._tick)
         self._positions_changed()
 
     def refresh_quotes(self, dirty: set[str]) -> None:
