@@ -15,7 +15,13 @@ from decimal import Decimal
 
 from tastytui.domain.clock import NEW_YORK
 from tastytui.domain.strategies import StrategyKind, group_positions
-from tastytui.domain.symbols import OptionSymbol, parse_occ
+from tastytui.domain.symbols import OptionSymbol, SymbolError, parse_occ
+from tastytui.services.errors import BrokerRejected
+
+_ZERO = Decimal(0)
+#: Beyond any real position or price: such data is corrupt, not a trade.
+_ABSURD = Decimal(10) ** 12
+_MAX_MULTIPLIER = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,9 +268,20 @@ def held_from_wire(
     mark_price: Decimal | None = None,
     is_option: bool = False,
 ) -> HeldPosition:
-    """Build from the API's magnitude + direction form."""
+    """Build from the API's magnitude + direction form; BrokerRejected for impossible data."""
+    amounts = (quantity, average_open, close_price, realized_today, mark_price or _ZERO)
+    if not all(a.is_finite() and abs(a) < _ABSURD for a in amounts) or not (
+        multiplier.is_finite() and 1 <= multiplier <= _MAX_MULTIPLIER
+    ):
+        raise BrokerRejected(
+            f"tastytrade sent an impossible position for {symbol!r} (quantity {quantity}, "
+            f"multiplier {multiplier}): it is left out until the broker sends a readable one"
+        )
     signed = -abs(quantity) if direction == "Short" else abs(quantity)
-    option = parse_occ(symbol) if is_option else None
+    try:
+        option = parse_occ(symbol) if is_option else None
+    except SymbolError as exc:
+        raise BrokerRejected(f"tastytrade sent a position with a bad symbol: {exc}") from None
     return HeldPosition(
         account=account,
         symbol=symbol,

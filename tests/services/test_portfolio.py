@@ -129,3 +129,19 @@ def test_portfolio_groups_by_underlying_and_strategy_with_totals() -> None:
     assert aapl.beta_delta == pytest.approx(100 * 1.2 * 220.0 / 680.0)
     assert portfolio.totals.open_pnl == pytest.approx(spread.open_pnl + aapl.open_pnl)
     assert not portfolio.totals.incomplete
+
+
+def test_impossible_broker_positions_are_refused_with_a_reason() -> None:
+    from tastytui.services.errors import BrokerRejected
+    from tastytui.services.portfolio import held_from_wire
+
+    def wire(quantity: str, multiplier: str) -> None:
+        held_from_wire(
+            "A1", "KO", "KO", Decimal(quantity), "Long", Decimal(multiplier),
+            Decimal(60), Decimal(61), LAST_WEEK,
+        )  # fmt: skip
+
+    wire("10", "1")  # a real position is accepted
+    for quantity, multiplier in (("10", "1e400"), ("1e300", "1"), ("NaN", "1"), ("10", "0")):
+        with pytest.raises(BrokerRejected, match="impossible position for 'KO'"):
+            wire(quantity, multiplier)

@@ -266,6 +266,8 @@ async def test_a_refused_replacement_shows_the_verdict_and_sends_nothing(tmp_pat
             await until(pilot, lambda: isinstance(app.screen, ConfirmReplace))
             review_screen = app.screen
             assert isinstance(review_screen, ConfirmReplace) and not review_screen.sendable
+            # Pushed is not yet composed: wait for its widgets.
+            await until(pilot, lambda: bool(review_screen.query("#confirm-problem")))
             problem = review_screen.query_one("#confirm-problem", Static)
             assert "read_only" in str(problem.render()) or "read-only" in str(problem.render())
             await pilot.press("ctrl+y")
