@@ -318,6 +318,20 @@ class TastyApp(App[None]):
             container.set_class(target not in container.walk_children(), "-zoom-hidden")
         screen.add_class("-zoom")
 
+    def action_copy(self) -> None:
+        """Copy the focused pane's current item; OSC 52 reaches the local clipboard over SSH."""
+        focused = self.screen.focused
+        chain = focused.ancestors_with_self if focused is not None else []
+        pane = next((node for node in chain if isinstance(node, Pane)), None)
+        text = pane.copy_text() if pane is not None else None
+        if not text:
+            self.notify("Nothing to copy here: put the cursor on a row first.")
+            return
+        self.copy_to_clipboard(text)
+        first = text.splitlines()[0]
+        more = f" (+{len(text.splitlines()) - 1} lines)" if "\n" in text else ""
+        self.notify(f"Copied {first}{more}", markup=False)
+
     def action_help(self) -> None:
         from tastytui.ui.screens.help import HelpScreen
 

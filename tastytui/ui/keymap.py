@@ -49,6 +49,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.screenshot", "f8", "app.save_screenshot", "Screenshot", "app", show=False),
     Action("app.resume", "ctrl+r", "app.resume_orders", "Resume orders", "app", show=False),
     Action("app.zoom", "z", "app.zoom", "Zoom pane", "app"),
+    Action("app.copy", "y", "app.copy", "Copy (OSC 52)", "app", show=False),
     # Quote board
     Action("board.remove", "delete", "remove_symbol", "Remove", "board"),
     Action("board.chain", "enter", "open_chain", "Chain", "board"),

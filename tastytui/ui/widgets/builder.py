@@ -336,6 +336,10 @@ class BuilderPane(Pane):
         self._set_ticket(candidate)
         self._say(f"Added {leg_action_text(candidate.legs[-1])}", "info")
 
+    def copy_text(self) -> str | None:
+        legs = self.ticket.legs
+        return "\n".join(f"{leg.action.value} {leg.quantity} {leg.symbol}" for leg in legs) or None
+
     def load_ticket(self, ticket: Ticket, note: str = "", source: str = "keys") -> None:
         """Replace the ticket being built (close/roll, chat staging, templates)."""
         self.note = fmt.clean(note, max_length=200)

@@ -188,6 +188,16 @@ class ChatPane(Pane):
         self.workers.cancel_group(self, "chat")
         self._notice("Stopped — the unfinished answer is not kept.", "chat-done")
 
+    def copy_text(self) -> str | None:
+        """The assistant's last answer (its Markdown text)."""
+        for message in reversed(self.agent.history if self.agent is not None else []):
+            if message["role"] != "assistant" or not isinstance(message["content"], list):
+                continue
+            text = "".join(b.get("text", "") for b in message["content"] if b.get("type") == "text")
+            if text.strip():
+                return text
+        return None
+
     def action_clear_chat(self) -> None:
         self.workers.cancel_group(self, "chat")
         if self.agent is not None:

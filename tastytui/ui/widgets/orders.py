@@ -253,6 +253,10 @@ class OrdersPane(Pane):
         key = self.table.selected_key() if self.table.display else None
         return self.orders.get(key) if key is not None else None
 
+    def copy_text(self) -> str | None:
+        order = self.selected()
+        return None if order is None else f"#{order.id} {describe_placed(order)}"
+
     def select_order(self, order_id: int) -> bool:
         return self.table.select_key(_key(order_id))
 

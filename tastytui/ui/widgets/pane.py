@@ -35,3 +35,7 @@ class Pane(Vertical):
 
     def service_event(self, event: object) -> None:
         """A slow service event (orders, positions, balances, reconciliation, notices)."""
+
+    def copy_text(self) -> str | None:
+        """What ``y`` copies to the clipboard from this pane (the item under the cursor)."""
+        return None

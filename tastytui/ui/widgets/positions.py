@@ -383,6 +383,12 @@ class PositionsPane(Pane):
         key = self.table.selected_key() if self.table.display else None
         return self.rows.get(key) if key is not None else None
 
+    def copy_text(self) -> str | None:
+        row = self.selected()
+        if row is None:
+            return None
+        return "\n".join(f"{_qty(leg.held.quantity)} {leg.symbol.strip()}" for leg in row.legs)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("close_position", "roll_position", "toggle_expand"):
             return bool(self.rows)

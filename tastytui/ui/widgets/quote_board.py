@@ -113,6 +113,9 @@ class QuoteBoard(Pane):
 
     # ------------------------------------------------------------------ symbols
 
+    def copy_text(self) -> str | None:
+        return self.lines.current
+
     def add_symbol(self, symbol: str) -> None:
         """Add a symbol to the board (no duplicates) and put the cursor on it."""
         try:
