@@ -439,15 +439,8 @@ class Soak:
         async with asyncio.timeout(90.0):  # the first start imports the SDK
             while True:
                 services = app.services
-                if services is not None:
-                    h = services.health.snapshot
-                    if (
-                        h.rest.value == "up"
-                        and h.dxlink.value == "up"
-                        and h.account_stream.value == "up"
-                        and h.last_reconcile_at is not None
-                    ):
-                        return
+                if services is not None and services.health.snapshot.ready:
+                    return
                 await asyncio.sleep(0.05)
 
     def elapsed(self) -> float:

@@ -25,10 +25,10 @@ from textual.widgets import Input  # noqa: E402
 
 from tastytui.ui.app import TastyApp  # noqa: E402
 from tastytui.ui.screens.review import ReviewScreen  # noqa: E402
-from tests.chat.fake_api import FakeMessagesAPI, text_reply, tool_reply  # noqa: E402
+from tests.chat.fake_api import FakeMessagesAPI  # noqa: E402
 from tests.chat.test_pane import ask  # noqa: E402
 from tests.snapshots.conftest import until  # noqa: E402
-from tests.snapshots.test_console import stage_vertical  # noqa: E402
+from tests.snapshots.test_console import position_answer, stage_vertical  # noqa: E402
 from tests.ui.harness import SimThread, make_app, picture_sim_config, settle, wait_ready  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
@@ -72,17 +72,9 @@ async def assistant(app: TastyApp, pilot: Pilot[Any]) -> None:
 
 async def run(steps: Steps, *, theme: str = "tastytui-dark", size: tuple[int, int] = SIZE) -> None:
     Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]  # no blink
-    script = [
-        tool_reply(("get_positions", {"underlying": "SPY"}), text="Let me look."),
-        text_reply(
-            "You hold a **2× SPY Dec 18 642/648 short put vertical**:\n\n",
-            "- delta about **+5**, theta **+2.67** a day\n",
-            "- max loss $1,200 if SPY closes below 642\n",
-        ),
-    ]
     os.environ["ANTHROPIC_API_KEY"] = "sk-ant-screenshot-not-a-key"
     with SimThread(picture_sim_config()) as sim, tempfile.TemporaryDirectory() as tmp:
-        async with FakeMessagesAPI(script) as api:
+        async with FakeMessagesAPI(position_answer()) as api:
             config = f'[chat]\napi_url = "{api.url}"\nmodel = "claude-test"\n'
             app = make_app(
                 sim.base_url, Path(tmp), clock=sim.config.clock, theme=theme, config_text=config

@@ -38,6 +38,12 @@ class HealthSnapshot:
     orders_halted: str | None = None  # why new orders are halted, if they are
     stale_symbols: int = 0
 
+    @property
+    def ready(self) -> bool:
+        """Every link up and the book reconciled once: the data on screen can be trusted."""
+        links = (self.rest, self.dxlink, self.account_stream)
+        return all(s is LinkState.UP for s in links) and self.last_reconcile_at is not None
+
 
 Listener = Callable[[HealthSnapshot], Any]
 

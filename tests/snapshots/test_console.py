@@ -32,6 +32,20 @@ SCREENS = {
 }
 
 
+def position_answer() -> list[Any]:
+    """The fake assistant's script for "what's my SPY position?": a tool call, then Markdown."""
+    from tests.chat.fake_api import text_reply, tool_reply
+
+    return [
+        tool_reply(("get_positions", {"underlying": "SPY"}), text="Let me look."),
+        text_reply(
+            "You hold a **2× SPY Dec 18 642/648 short put vertical**:\n\n",
+            "- delta about **+5**, theta **+2.67** a day\n",
+            "- max loss $1,200 if SPY closes below 642\n",
+        ),
+    ]
+
+
 async def stage_vertical(app: TastyApp, pilot: Pilot[Any]) -> None:
     builder = app.query_one(BuilderPane)
     for leg in await spy_vertical(app):
@@ -73,20 +87,12 @@ async def test_assistant_mid_conversation(
     album: Album, tmp_path: Path, size: str, theme: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """One answered question (a tool call, then Markdown) — the chat pane at rest."""
-    from tests.chat.fake_api import FakeMessagesAPI, text_reply, tool_reply
+    from tests.chat.fake_api import FakeMessagesAPI
     from tests.chat.test_pane import ask
 
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-snapshot-000000")
-    script = [
-        tool_reply(("get_positions", {"underlying": "SPY"}), text="Let me look."),
-        text_reply(
-            "You hold a **2× SPY Dec 18 642/648 short put vertical**:\n\n",
-            "- delta about **+5**, theta **+2.67** a day\n",
-            "- max loss $1,200 if SPY closes below 642\n",
-        ),
-    ]
     with SimThread(picture_sim_config()) as sim:
-        async with FakeMessagesAPI(script) as api:
+        async with FakeMessagesAPI(position_answer()) as api:
             config = f'[chat]\napi_url = "{api.url}"\nmodel = "claude-test"\n'
             app = make_app(
                 sim.base_url, tmp_path, clock=sim.config.clock, theme=theme, config_text=config

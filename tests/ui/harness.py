@@ -111,15 +111,8 @@ async def wait_ready(pilot: Pilot[Any], timeout: float = 20.0) -> None:
     async with asyncio.timeout(timeout):
         while True:
             services = app.services
-            if services is not None:
-                h = services.health.snapshot
-                if (
-                    h.rest.value == "up"
-                    and h.dxlink.value == "up"
-                    and h.account_stream.value == "up"
-                    and h.last_reconcile_at is not None
-                ):
-                    break
+            if services is not None and services.health.snapshot.ready:
+                break
             await pilot.pause(0.05)
     # Let panes load their data (their workers are short) and the quote flush run a few times.
     await pilot.pause(0.5)
