@@ -19,7 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tastytui.config import Config
 from tastytui.domain.clock import Clock, SystemClock
@@ -38,6 +38,7 @@ from tastytui.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, load_themes
 from tastytui.ui.widgets.builder import BuilderPane
 from tastytui.ui.widgets.chain import ChainPane
 from tastytui.ui.widgets.chat import ChatPane
+from tastytui.ui.widgets.footer import KeyFooter
 from tastytui.ui.widgets.orders import OrdersPane
 from tastytui.ui.widgets.pane import Pane
 from tastytui.ui.widgets.positions import PositionsPane
@@ -125,7 +126,7 @@ class TastyApp(App[None]):
                     yield OrdersPane(id="orders")
             yield ChatPane(id="chat")
         yield TooSmall(id="too-small")
-        yield Footer()
+        yield KeyFooter()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         # Built-in Textual themes get the domain colours too, so TCSS never breaks.
@@ -150,12 +151,17 @@ class TastyApp(App[None]):
 
     def on_mount(self) -> None:
         if self.theme_problems:
-            self.notify("\n".join(self.theme_problems), title="Themes", severity="warning")
+            # Quotes file names and config text: never markup (a "[/]" would crash the toast).
+            self.notify(
+                "\n".join(self.theme_problems), title="Themes", severity="warning", markup=False
+            )
         remaps, self.key_problems = keymap.check_remaps(self.config.ui.keys)
         if remaps:
             self.set_keymap(remaps)
         if self.key_problems:
-            self.notify("\n".join(self.key_problems), title="Keys", severity="warning")
+            self.notify(
+                "\n".join(self.key_problems), title="Keys", severity="warning", markup=False
+            )
         self._check_size()
         self.set_interval(5.0, self._watch_terminal)
         if not self.is_headless:
