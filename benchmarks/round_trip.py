@@ -261,8 +261,8 @@ def report(symbol: str, latency: float, result: dict[str, list[float]]) -> bool:
     pushed = median(v for v in result["pushed"] if v == v)
     print(
         f"  console stages (medians): POST answered {posted * 1000:.0f} ms, Filled push applied "
-        f"{pushed * 1000:.0f} ms, frame painted {ours * 1000:.0f} ms (the pane may show Filled "
-        "first from the REST re-read it makes for an order it had not seen)"
+        f"{pushed * 1000:.0f} ms, frame painted {ours * 1000:.0f} ms (the pane shows the order "
+        "from the POST's answer at once, Filled once that push is applied)"
     )
     spread = {k: [round(v * 1000) for v in result[k]] for k in ("console", "sdk")}
     print(f"  all (ms, in order): {json.dumps(spread)}")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import FrozenInstanceError, dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from tastytui.domain.symbols import OptionSymbol, OptionType
 from tastytui.domain.ticks import PENNY_PILOT, TickSchedule
@@ -21,19 +23,115 @@ class ChainStrike:
         return self.call if option_type is OptionType.CALL else self.put
 
 
-@dataclass(frozen=True, slots=True)
+#: Builds an expiration's strikes, sorted by strike, when they are first needed.
+StrikeLoader = Callable[[], Iterable[ChainStrike]]
+
+
 class ChainExpiration:
-    """One expiration of one root (SPX monthlies and SPXW weeklies are separate)."""
+    """One expiration of one root (SPX monthlies and SPXW weeklies are separate).
+
+    Immutable.  Its strikes are given up front, or built once on first use by ``loader``
+    (``ChainExpiration.deferred``): an index chain lists ~15,000 strikes (30,000 contracts) over
+    ~70 expirations while the console shows one, and building them all up front cost several
+    times the fetch itself (benchmarks/chain_open.py).
+    """
+
+    __slots__ = (
+        "_loader",
+        "_prices",
+        "_strikes",
+        "expiration",
+        "expiration_type",
+        "root",
+        "settlement",
+    )
 
     root: str
     expiration: date
     expiration_type: str  # "Regular" (monthly), "Weekly", "Quarterly", "End-Of-Month"
     settlement: str  # "PM" or "AM"
-    strikes: tuple[ChainStrike, ...]
-    _prices: tuple[Decimal, ...] = field(init=False, repr=False, compare=False)
+    _strikes: tuple[ChainStrike, ...]
+    _prices: tuple[Decimal, ...]
+    _loader: StrikeLoader | None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_prices", tuple(s.strike for s in self.strikes))
+    def __init__(
+        self,
+        root: str,
+        expiration: date,
+        expiration_type: str,
+        settlement: str,
+        strikes: Iterable[ChainStrike] = (),
+    ) -> None:
+        init = object.__setattr__
+        init(self, "root", root)
+        init(self, "expiration", expiration)
+        init(self, "expiration_type", expiration_type)
+        init(self, "settlement", settlement)
+        init(self, "_loader", None)
+        self._install(strikes)
+
+    @classmethod
+    def deferred(
+        cls,
+        root: str,
+        expiration: date,
+        expiration_type: str,
+        settlement: str,
+        loader: StrikeLoader,
+    ) -> ChainExpiration:
+        """An expiration whose strikes ``loader`` builds on first use (once)."""
+        exp = cls(root, expiration, expiration_type, settlement)
+        object.__setattr__(exp, "_loader", loader)
+        return exp
+
+    def _install(self, strikes: Iterable[ChainStrike]) -> None:
+        rows = tuple(strikes)
+        object.__setattr__(self, "_strikes", rows)
+        object.__setattr__(self, "_prices", tuple(s.strike for s in rows))
+
+    def _load(self) -> None:
+        loader = self._loader
+        if loader is not None:
+            self._install(loader())
+            object.__setattr__(self, "_loader", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.root, self.expiration, self.expiration_type, self.settlement, self.strikes)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        assert isinstance(other, ChainExpiration)
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        count = "not loaded" if self._loader is not None else str(len(self._strikes))
+        return (
+            f"ChainExpiration(root={self.root!r}, expiration={self.expiration!r}, "
+            f"expiration_type={self.expiration_type!r}, settlement={self.settlement!r}, "
+            f"strikes: {count})"
+        )
+
+    @property
+    def strikes(self) -> tuple[ChainStrike, ...]:
+        """The listed strikes, lowest first."""
+        if self._loader is not None:
+            self._load()
+        return self._strikes
+
+    @property
+    def loaded(self) -> bool:
+        """True once the strikes exist (a deferred expiration builds them on first use)."""
+        return self._loader is None
 
     @property
     def is_monthly(self) -> bool:
@@ -43,25 +141,29 @@ class ChainExpiration:
         return (self.expiration - today).days
 
     def strike_prices(self) -> tuple[Decimal, ...]:
+        if self._loader is not None:
+            self._load()
         return self._prices
 
     def nearest_index(self, price: Decimal | float) -> int:
         """Index of the strike closest to ``price`` (the at-the-money row)."""
-        if not self.strikes:
+        prices = self.strike_prices()
+        if not prices:
             raise ValueError(f"expiration {self.expiration} has no strikes")
         target = Decimal(str(price))
-        i = bisect.bisect_left(self._prices, target)
+        i = bisect.bisect_left(prices, target)
         if i == 0:
             return 0
-        if i >= len(self._prices):
-            return len(self._prices) - 1
-        before, after = self._prices[i - 1], self._prices[i]
+        if i >= len(prices):
+            return len(prices) - 1
+        before, after = prices[i - 1], prices[i]
         return i - 1 if target - before <= after - target else i
 
     def find(self, strike: Decimal) -> ChainStrike | None:
-        i = bisect.bisect_left(self._prices, strike)
-        if i < len(self._prices) and self._prices[i] == strike:
-            return self.strikes[i]
+        prices = self.strike_prices()
+        i = bisect.bisect_left(prices, strike)
+        if i < len(prices) and prices[i] == strike:
+            return self._strikes[i]
         return None
 
 

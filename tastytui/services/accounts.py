@@ -7,6 +7,7 @@ computed on demand from the caches and the live QuoteStore.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,6 @@ from typing import Any
 
 from tastytrade import Account
 from tastytrade.account import AccountBalance, CurrentPosition, NetLiqOhlc, Transaction
-from tastytrade.instruments import NestedOptionChain
 from tastytrade.market_data import get_market_data_by_type
 from tastytrade.market_sessions import ExchangeType, MarketSession, get_market_sessions
 from tastytrade.metrics import MarketMetricInfo, get_market_metrics
@@ -26,12 +26,13 @@ from tastytrade.search import SymbolData, symbol_search
 from tastytrade.watchlists import PrivateWatchlist, PublicWatchlist
 
 from tastytui.domain import blackscholes as bs
-from tastytui.domain.chain import ChainExpiration, ChainStrike, OptionChain
+from tastytui.domain.chain import ChainExpiration, OptionChain
 from tastytui.domain.clock import Clock, new_york_now
-from tastytui.domain.symbols import OptionType, SymbolError, normalize_equity, parse_occ
+from tastytui.domain.symbols import normalize_equity, parse_occ
 from tastytui.domain.ticket import LegQuote
 from tastytui.domain.ticks import TickSchedule
 from tastytui.services.broker import Broker, guarded
+from tastytui.services.chain_wire import decode_nested_chain, nested_chain_path
 from tastytui.services.errors import BrokerRejected, ServiceError
 from tastytui.services.events import BalancesChanged, EventBus, PositionsChanged
 from tastytui.services.portfolio import (
@@ -47,6 +48,8 @@ _METRICS_TTL = 300.0
 _TERMINAL = frozenset(
     {"Filled", "Cancelled", "Expired", "Rejected", "Removed", "Partially Removed"}
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +175,11 @@ class AccountService:
         if position.quantity == 0 or position.quantity_direction == "Zero":
             book.pop(position.symbol, None)
         else:
-            book[position.symbol] = held_from_sdk(position)
+            try:
+                book[position.symbol] = held_from_sdk(position)
+            except BrokerRejected as exc:  # one unreadable push; the next reconciliation re-reads
+                log.warning("%s", exc)
+                return
         self.events.publish(PositionsChanged(position.account_number))
 
     def apply_balance(self, balance: AccountBalance) -> None:
@@ -287,10 +294,11 @@ class AccountService:
         cached = self._chains.get(key)
         if cached is not None:
             return cached
-        nested = await guarded(
-            NestedOptionChain.get(self.session, symbol), f"read the {symbol} chain"
+        # Decoded here, not by the SDK's models: see services/chain_wire.py (issue 6, item 4).
+        data = await guarded(
+            self.session._get(nested_chain_path(symbol)), f"read the {symbol} chain"
         )
-        chain = chain_from_nested(symbol, nested)
+        chain = decode_nested_chain(symbol, data)
         self._chains[key] = chain
         return chain
 
@@ -436,39 +444,6 @@ class AccountService:
 
     async def delete_watchlist(self, name: str) -> None:
         await guarded(PrivateWatchlist.remove(self.session, name), f"delete watchlist {name!r}")
-
-
-def chain_from_nested(symbol: str, roots: Sequence[NestedOptionChain]) -> OptionChain:
-    """Merge the API's per-root chains into one domain chain with both symbol forms."""
-    if not roots:
-        raise BrokerRejected(f"{symbol} has no listed options")
-    schedule = TickSchedule.from_wire(
-        [{"value": t.value, "threshold": t.threshold} for t in roots[0].tick_sizes]
-    )
-    expirations: list[ChainExpiration] = []
-    for root in roots:
-        for exp in root.expirations:
-            strikes = []
-            for row in sorted(exp.strikes, key=lambda s: s.strike_price):
-                try:
-                    call = parse_occ(row.call)
-                    put = parse_occ(row.put)
-                except SymbolError:
-                    continue  # a malformed row must not hide the rest of the chain
-                if call.option_type is not OptionType.CALL or put.option_type is not OptionType.PUT:
-                    continue
-                strikes.append(ChainStrike(row.strike_price, call, put))
-            expirations.append(
-                ChainExpiration(
-                    root.root_symbol,
-                    exp.expiration_date,
-                    exp.expiration_type,
-                    exp.settlement_type,
-                    tuple(strikes),
-                )
-            )
-    expirations.sort(key=lambda e: (e.expiration, e.root))
-    return OptionChain(symbol, tuple(expirations), schedule, roots[0].shares_per_contract)
 
 
 def _is_occ(symbol: str) -> bool:

@@ -349,7 +349,10 @@ async def call(rig: Rig, name: str) -> object:
         return await accounts.order_history(ACCOUNT)
     if name == "chain":
         accounts._chains.clear()
-        return await accounts.chain("SPY")
+        chain = await accounts.chain("SPY")
+        for expiration in chain.expirations:  # contracts are built on first use: build them all
+            assert all(s.call.is_call and not s.put.is_call for s in expiration.strikes)
+        return chain
     if name == "quotes":
         return await accounts.leg_quotes(["SPY", put(rig.sim, "SPY", -4).occ])
     if name == "market status":

@@ -198,6 +198,24 @@ async def test_chain_expirations_with_dte_and_expected_move(svc: AccountService)
         await svc.chain("NOPE")
 
 
+async def test_an_index_chain_is_read_whole_and_its_contracts_built_on_first_use(
+    shared: tuple[SimServer, Broker], svc: AccountService
+) -> None:
+    sim, _ = shared
+    listed = sim.exchange.market.chain("SPX")  # what the exchange lists: SPX and SPXW
+    chain = await svc.chain("SPX")
+    assert {e.root for e in chain.expirations} == {"SPX", "SPXW"}
+    assert len(chain.expirations) == len(listed.expirations) >= 50
+    assert chain.tick_schedule == listed.tick_schedule and chain.shares_per_contract == 100
+    assert not any(e.loaded for e in chain.expirations), "no contract is built up front"
+    front = chain.expirations[0]
+    assert len(front.strikes) >= 200 and front.loaded
+    assert sum(e.loaded for e in chain.expirations) == 1
+    # Every expiration, strike and contract is the exchange's, in order.
+    assert chain.expirations == listed.expirations
+    assert all(e.strike_prices() == tuple(sorted(e.strike_prices())) for e in chain.expirations)
+
+
 async def test_leg_quotes_use_the_stream_when_fresh_else_a_snapshot(
     shared: tuple[SimServer, Broker], svc: AccountService
 ) -> None:

@@ -23,7 +23,7 @@ from tastytui.sim.config import SIM_MARGIN_ACCOUNT, FillModel
 from tastytui.ui.app import TastyApp
 from tastytui.ui.screens.order_confirm import ConfirmCancel, ConfirmReplace
 from tastytui.ui.screens.replace_order import NewPriceScreen, PriceError, parse_new_price
-from tastytui.ui.widgets.orders import COLUMNS, OrdersPane
+from tastytui.ui.widgets.orders import COLUMNS, OrdersPane, _cache_behind
 from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
 
 SIZE = (200, 50)
@@ -279,3 +279,13 @@ async def test_a_refused_replacement_shows_the_verdict_and_sends_nothing(tmp_pat
             assert status(pane, sent.order_id) == "Live"
             assert cell(pane, sent.order_id, "price")[0] == "0.50 debit"
             assert len(pane.orders) == 1
+
+
+def test_live_orders_are_read_again_only_when_the_cache_is_behind_an_event() -> None:
+    # An event learnt by polling says more than the cache: read live orders again.
+    assert _cache_behind("Live", "Filled") and _cache_behind("Received", "Live")
+    # Events queue behind the pushes that already filled the cache: nothing to read.
+    assert not _cache_behind("Filled", "Routed") and not _cache_behind("Filled", "Live")
+    assert not _cache_behind("Filled", "Filled")
+    # Two different final statuses cannot both be right: ask the broker.
+    assert _cache_behind("Cancelled", "Filled")

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from tastytui.domain.clock import NEW_YORK
 from tastytui.domain.orders import InstrumentType, Leg, OrderType
@@ -33,11 +33,14 @@ from tastytui.services.orders import OrderNotPlaced, Review, SentOrder
 from tastytui.ui import format as fmt
 from tastytui.ui import keymap
 from tastytui.ui.widgets.builder import contract_label
+from tastytui.ui.widgets.footer import KeyFooter
 from tastytui.ui.widgets.payoff_chart import PayoffChart
 
 log = logging.getLogger(__name__)
 
 SendFn = Callable[[Review, Ticket], Awaitable[SentOrder]]
+#: Seconds a send may take before the footer shows the confirm key disabled.
+_SLOW_SEND = 0.25
 
 
 def leg_line(leg: Leg) -> str:
@@ -120,7 +123,7 @@ class ReviewScreen(ModalScreen[SentOrder | None]):
                 if self.review.payoff is not None:
                     yield PayoffChart(self.review.payoff, self.spot, id="review-chart")
             yield Static(id="review-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#review-summary", Static).update(self.summary_text())
@@ -265,9 +268,16 @@ class ReviewScreen(ModalScreen[SentOrder | None]):
             return
         ticket = self.current_ticket(self.review)
         self.sending = True  # before any await: a second press finds it set
-        self.refresh_bindings()
+        # The footer shows the confirm key disabled only if the answer is slow: recomposing it
+        # at once competed with the POST, and this screen's removal waits for that recompose
+        # (benchmarks/round_trip.py).  ``check_action`` refuses a second press either way.
+        self.set_timer(_SLOW_SEND, self._show_sending_keys)
         self._set_status("Sending… waiting for tastytrade's answer (do not close).", "busy")
         self.run_worker(self._send_once(ticket), group="review-send", exit_on_error=False)
+
+    def _show_sending_keys(self) -> None:
+        if self.sending:
+            self.refresh_bindings()
 
     async def _send_once(self, ticket: Ticket) -> None:
         try:

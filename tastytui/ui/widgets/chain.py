@@ -43,7 +43,7 @@ from tastytui.ui.widgets.chain_grid import (
 from tastytui.ui.widgets.pane import Pane
 
 if TYPE_CHECKING:
-    from tastytui.services.accounts import ExpirationInfo
+    from tastytui.services.accounts import AccountService, ExpirationInfo
     from tastytui.ui.screens.template import TemplateChoice
 
 _UNDERLYING_KINDS = ("Quote", "Trade", "Summary")
@@ -51,8 +51,9 @@ _UNDERLYING_KINDS = ("Quote", "Trade", "Summary")
 _DELTA_WAIT = 5.0
 #: How long loading waits for the underlying's first quote (to centre on the money).
 _SPOT_WAIT = 3.0
-#: How often it looks: the quote is usually already queued behind the chain's parse.
-_SPOT_POLL = 0.01
+#: How often it looks: the quote's subscription goes out while the chain's JSON is parsed, so
+#: it usually lands a millisecond or two after the chain (each poll costs a dict lookup).
+_SPOT_POLL = 0.002
 
 
 class ExpirationBar(Widget):
@@ -361,35 +362,45 @@ class ChainPane(Pane):
         services = self.services
         if services is None:
             return
-        self.chain, self.infos = None, []
-        self._moves_retried = False
-        self._grid.clear()
-        bar = self._bar
-        bar.symbol, bar.infos, bar.spot, bar.status = symbol, [], None, "loading…"
-        bar.refresh()
-        self._message(f"loading {symbol} chain…")
+        from tastytui.services.errors import ServiceError
+
         # The underlying streams for the whole time its chain is shown (spot, ATM, ITM).
         services.dxlink.release(self)
         services.dxlink.subscribe(self, _UNDERLYING_KINDS, [symbol])
-        from tastytui.services.errors import ServiceError
-
+        # The chain is asked for first, the metrics behind the expected moves alongside it (not
+        # after it), and the pane is cleared while the answers travel.
+        fetch = asyncio.ensure_future(services.accounts.chain(symbol))
+        metrics = asyncio.ensure_future(_prefetch_metrics(services.accounts, symbol))
         try:
-            chain = await services.accounts.chain(symbol)
-        except ServiceError as exc:
-            self._no_chain(symbol, fmt.clean(str(exc)))
-            return
-        except Exception as exc:  # anything else is shown too: the pane never hangs "loading"
-            self._no_chain(symbol, fmt.clean(f"{type(exc).__name__}: {exc}"))
-            return
-        today = services.accounts.today()
-        if not chain.upcoming(today):
-            self._no_chain(symbol, "no upcoming expirations are listed")
-            return
-        await self._wait_spot(symbol)
-        try:
-            infos = await services.accounts.expirations(symbol)
-        except ServiceError:
-            infos = []
+            await asyncio.sleep(0)  # let the requests leave before the screen work below
+            self.chain, self.infos = None, []
+            self._moves_retried = False
+            self._grid.clear()
+            bar = self._bar
+            bar.symbol, bar.infos, bar.spot, bar.status = symbol, [], None, "loading…"
+            bar.refresh()
+            self._message(f"loading {symbol} chain…")
+            try:
+                chain = await fetch
+            except ServiceError as exc:
+                self._no_chain(symbol, fmt.clean(str(exc)))
+                return
+            except Exception as exc:  # anything else is shown too: never stuck on "loading"
+                self._no_chain(symbol, fmt.clean(f"{type(exc).__name__}: {exc}"))
+                return
+            today = services.accounts.today()
+            if not chain.upcoming(today):
+                self._no_chain(symbol, "no upcoming expirations are listed")
+                return
+            await self._wait_spot(symbol)
+            await metrics
+            try:
+                infos = await services.accounts.expirations(symbol)
+            except ServiceError:
+                infos = []
+        finally:
+            fetch.cancel()  # a newer symbol cancelled this load
+            metrics.cancel()
         if not infos:  # metrics unavailable: still show the chain, without expected moves
             infos = _plain_infos(chain, today)
         if self.symbol != symbol:
@@ -464,6 +475,10 @@ class ChainPane(Pane):
 
     def action_center(self) -> None:
         self._grid.center()
+
+    def copy_text(self) -> str | None:
+        contract = self.grid.contract()
+        return contract.occ if contract is not None else None
 
     @on(ChainGrid.CursorMoved)
     def _cursor_moved(self) -> None:
@@ -596,6 +611,12 @@ class ChainPane(Pane):
             if all(store.greeks(o.streamer) is not None for o in wanted):
                 return
             await asyncio.sleep(0.05)
+
+
+async def _prefetch_metrics(accounts: AccountService, symbol: str) -> None:
+    """Fill the metrics cache ``expirations`` reads; a failure is left for it to report."""
+    with contextlib.suppress(Exception):
+        await accounts.metrics([symbol])
 
 
 def _plain_infos(chain: OptionChain, today: Any) -> list[ExpirationInfo]:

@@ -103,6 +103,18 @@ def order_cells(order: PlacedOrder, description: str) -> tuple[Cell, ...]:
     return tuple(cells[column.key] for column in COLUMNS)
 
 
+def _cache_behind(cached: str, event: str) -> bool:
+    """Whether an order event says more than the order cache knows.
+
+    Events are queued while account-stream pushes update the cache at once, so a cache that
+    has already reached a final status (Routed and Live events arriving after the Filled push)
+    is ahead, not behind: no need to read every live order again.
+    """
+    if cached == event:
+        return False
+    return not (is_terminal_status(cached) and not is_terminal_status(event))
+
+
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f") if value else "0"
 
@@ -161,7 +173,7 @@ class OrdersPane(Pane):
         current = services.accounts.current
         if isinstance(event, OrderEvent) and event.account == current:
             cached = services.accounts.order(event.order_id)
-            if cached is None or cached.status.value != event.status:
+            if cached is None or _cache_behind(cached.status.value, event.status):
                 # Learnt by polling (stream down?): the cache is behind; read live orders.
                 self._reload()
             self.sync()
