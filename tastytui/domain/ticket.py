@@ -457,6 +457,8 @@ def auto_price(
     if mode is PriceMode.CUSTOM:
         if ticket.price is None:
             raise TicketError("custom pricing needs a price: enter a price", field="price")
+        if not ticket.price.is_finite():
+            raise TicketError("the price is not a number: enter a price", field="price")
         return ticket.price
     if mode is PriceMode.MID:
         return schedule.round(mid_price(ticket, quotes), Rounding.NEAREST)

@@ -313,7 +313,7 @@ def payoff_for(
     Only the total entry cost shifts the P&L, so leg prices start at the mids (zero without a
     quote) and one leg absorbs the difference to the order's price.
     """
-    if price is None or not ticket.legs:
+    if price is None or not price.is_finite() or not ticket.legs:
         return None
     entries: dict[str, Decimal] = {}
     for leg in ticket.legs:

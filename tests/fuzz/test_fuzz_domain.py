@@ -15,7 +15,7 @@ import decimal
 from datetime import date, timedelta
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tastytui.domain.orders import InstrumentType, Leg, OrderAction, OrderType, TimeInForce
@@ -196,6 +196,17 @@ def test_validation_refuses_clearly_or_accepts_only_valid_tickets(
     quotes=st.lists(quotes_for, min_size=6, max_size=6),
     schedule=schedules,
     mode=st.sampled_from(list(PriceMode)),
+)
+# Found by CI: a custom price that is not a number reached the payoff.
+@example(
+    ticket=Ticket(
+        legs=(Leg(InstrumentType.EQUITY, "SPY", OrderAction.BUY_TO_OPEN, Decimal(1)),),
+        order_type=OrderType.LIMIT,
+        price=Decimal("NaN"),
+    ),
+    quotes=[LegQuote(Decimal(0), Decimal(1))] * 6,
+    schedule=PENNY_ALL,
+    mode=PriceMode.CUSTOM,
 )
 def test_pricing_never_crashes_and_lands_on_the_grid(
     ticket: Ticket, quotes: list[LegQuote], schedule: TickSchedule, mode: PriceMode

@@ -51,6 +51,8 @@ async def stage_vertical(app: TastyApp, pilot: Pilot[Any]) -> None:
     for leg in await spy_vertical(app):
         app.post_message(AddLeg(leg))
     await until(pilot, lambda: len(builder.ticket.legs) == 2)
+    # The legs' quotes and tick sizes arrive after the legs: the picture shows them priced.
+    await until(pilot, lambda: builder.schedule is not None and None not in builder.live_prices())
 
 
 @pytest.mark.parametrize("theme", THEMES)
