@@ -230,7 +230,7 @@ class OrdersPane(Pane):
             self.refresh_bindings()
         self._show_detail()
 
-    def on_data_table_row_highlighted(self, event: OrdersTable.RowHighlighted) -> None:
+    def on_keyed_table_row_highlighted(self, event: KeyedTable.RowHighlighted) -> None:
         self._show_detail()
 
     def _show_detail(self) -> None:

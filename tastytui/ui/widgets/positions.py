@@ -1,10 +1,10 @@
 """Positions pane: the book grouped by underlying and strategy, marked live; close and roll.
 
-Tens of rows in a :class:`KeyedTable` (rebuilt only when the visible rows change, otherwise
-``update_cell`` for changed cells).  Quotes are pulled: the app's flush marks the pane dirty
-when a held symbol changed, and a timer at about 2 Hz recomputes the portfolio from the service
-layer.  ``x`` and ``r`` build a closing or rolling ticket and hand it to the order builder with
-``StageTicket``; nothing is sent from here.
+Tens of rows in a :class:`KeyedTable` (laid out again only when the visible rows change;
+otherwise only the rows whose cells changed repaint).  Quotes are pulled: the app's flush marks
+the pane dirty when a held symbol changed, and a timer at about 1 Hz recomputes the portfolio
+from the service layer.  ``x`` and ``r`` build a closing or rolling ticket and hand it to the
+order builder with ``StageTicket``; nothing is sent from here.
 """
 
 from __future__ import annotations
@@ -276,9 +276,9 @@ class PositionsPane(Pane):
 
     def services_ready(self) -> None:
         hz = self.tasty.flush_hz
-        # P&L aggregates at ~1 Hz, never faster than the flush: any changed cell re-renders the
-        # whole DataTable, which at 2 Hz was a third of the console's CPU under a quote storm
-        # and its slowest frames (benchmarks/storm.py).
+        # P&L aggregates at ~1 Hz, never faster than the flush: recomputing the portfolio is
+        # the cost now that only changed rows repaint (as a DataTable, any changed cell
+        # re-rendered every row: at 2 Hz a third of the CPU under a quote storm).
         self.set_interval(max(1.0, 1.0 / max(hz, 0.1)), self._tick)
         self._positions_changed()
 
