@@ -206,9 +206,13 @@ class StallSampler:
     Diagnostics only (``--stall-stacks``): the stacks show which code held the loop.
     """
 
-    def __init__(self, path: Path, late: float = 0.15) -> None:
+    def __init__(
+        self, path: Path, late: float = 0.15, collecting: Callable[[], int | None] = lambda: None
+    ) -> None:
         self.path = path
         self.late = late
+        #: The generation the garbage collector is collecting right now, if any.
+        self.collecting = collecting
         self.beat = time.monotonic()
         self.loop_thread = threading.get_ident()
         self._stop = threading.Event()
@@ -237,7 +241,9 @@ class StallSampler:
                     continue
                 last_dump = time.monotonic()
                 stack = "".join(traceback.format_stack(frame, limit=25))
-                out.write(f"--- loop late by {late * 1000:.0f} ms\n{stack}\n")
+                generation = self.collecting()
+                during = "" if generation is None else f" (in a gen{generation} collection)"
+                out.write(f"--- loop late by {late * 1000:.0f} ms{during}\n{stack}\n")
                 out.flush()
 
 
@@ -248,6 +254,8 @@ class GcWatch:
     longest: dict[int, float] = field(default_factory=lambda: {0: 0.0, 1: 0.0, 2: 0.0})
     count: dict[int, int] = field(default_factory=lambda: {0: 0, 1: 0, 2: 0})
     total: float = 0.0
+    #: The generation being collected now (None between collections).
+    current: int | None = None
     _began: float = 0.0
 
     def install(self) -> None:
@@ -258,11 +266,13 @@ class GcWatch:
             gc.callbacks.remove(self._callback)
 
     def _callback(self, phase: str, info: dict[str, int]) -> None:
+        generation = info.get("generation", 2)
         if phase == "start":
+            self.current = generation
             self._began = time.perf_counter()
             return
+        self.current = None
         spent = time.perf_counter() - self._began
-        generation = info.get("generation", 2)
         self.total += spent
         self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], spent)
@@ -457,7 +467,9 @@ class Soak:
         sampler = None
         heartbeat: asyncio.Task[None] | None = None
         if self.options.stall_stacks:
-            sampler = StallSampler(self.options.workdir / "stall-stacks.txt")
+            sampler = StallSampler(
+                self.options.workdir / "stall-stacks.txt", collecting=lambda: self.gc.current
+            )
             sampler.start()
             heartbeat = asyncio.create_task(sampler.heartbeat())
         scheduler: asyncio.Task[None] | None = None
@@ -641,11 +653,14 @@ class Soak:
 
     @staticmethod
     def _reconnects(services: Services | None, which: str) -> int:
+        """Sessions that came up so far (a drop is recovered by a later one).  Not the count
+        of losses: a drop while the stream is between attempts loses nothing, and its
+        recovery is the next session, not another loss."""
         if services is None:
             return 0
         if which == "dxlink":
             return services.dxlink.reconnects
-        return services.account_stream.reconnects
+        return services.account_stream.sessions
 
     async def _check_recovery(self, services: Services, which: str, before: int) -> None:
         begun = time.monotonic()
@@ -654,7 +669,7 @@ class Soak:
             if which == "dxlink":
                 return services.dxlink.reconnects > before and services.dxlink.connected
             stream = services.account_stream
-            return stream.reconnects > before and stream.connected.is_set()
+            return stream.sessions > before and stream.connected.is_set()
 
         deadline = begun + 30.0
         while time.monotonic() < deadline:
@@ -786,34 +801,42 @@ class Soak:
         """An order POST that the simulator holds when the console goes away (killed)."""
         services = self.services
         assert services is not None
-        trader = self.traders[0]
-        review = None
-        for _ in range(20):
-            try:
-                ticket, _ = await trader._build(services, "SPY", "credit_put_vertical")
-                candidate = await services.orders.review(ticket, ACCOUNT, price_mode=PriceMode.MID)
-            except Exception:  # a fault may hit the review: try again
-                await asyncio.sleep(0.2)
-                continue
-            if candidate.sendable and not any(s in self.quarantine for s in ticket_symbols(ticket)):
-                review = candidate
-                break
-        if review is None:
-            self.restart["error"] = "could not review an order to interrupt"
-            return
         # Only this order's fault may be pending: the arrival count below must be its own.
         self.faults_allowed.clear()
         await self.sim.control("DELETE", "faults/http")
-        before = (await self.sim.state())["injected"].get("http_delay", 0)
-        orders = f"/accounts/{ACCOUNT}/orders"
-        body = {"delay": 2.5, "count": 1, "method": "POST", "path-prefix": orders}
-        await self.sim.post("faults/http", body)
-        send = asyncio.create_task(services.orders.send(review))
-        async with asyncio.timeout(30):
-            while True:  # until the simulator holds the POST
-                if (await self.sim.state())["injected"].get("http_delay", 0) > before:
-                    break
-                await asyncio.sleep(0.05)
+        refusals: list[str] = []
+        for _ in range(10):
+            review = await self._review_to_interrupt(services)
+            if review is None:
+                self.restart["error"] = "could not review an order to interrupt"
+                self.faults_allowed.set()
+                return
+            before = (await self.sim.state())["injected"].get("http_delay", 0)
+            orders = f"/accounts/{ACCOUNT}/orders"
+            body = {"delay": 2.5, "count": 1, "method": "POST", "path-prefix": orders}
+            await self.sim.post("faults/http", body)
+            send = asyncio.create_task(services.orders.send(review))
+            held = False
+            async with asyncio.timeout(30):
+                while not send.done():  # until the simulator holds the POST
+                    if (await self.sim.state())["injected"].get("http_delay", 0) > before:
+                        held = True
+                        break
+                    await asyncio.sleep(0.05)
+            if held:
+                break
+            # Refused before the POST (halted by a finding, the breaker, a stale review):
+            # the user reads why and tries again; the fault is still armed for the next POST.
+            exc = send.exception() if not send.cancelled() else None
+            refusals.append(f"{type(exc).__name__}: {exc}"[:200] if exc else "sent unheld")
+            await self.sim.control("DELETE", "faults/http")
+            await asyncio.sleep(0.5)
+        else:
+            self.restart["error"] = f"no order could be interrupted: {refusals}"
+            self.faults_allowed.set()
+            return
+        if refusals:
+            self.restart["refused before the staged one"] = refusals
         await asyncio.sleep(0.2)  # the body is on the wire too
         send.cancel()  # the console dies while the simulator holds the POST
         await asyncio.gather(send, return_exceptions=True)
@@ -824,6 +847,24 @@ class Soak:
         # Faults wait until the simulator has processed the held POST (a token expiry now
         # would make it refuse the order: a fine outcome, but not the one staged here).
         self._spawn(self._allow_faults_once_placed(newest.intent_id))
+
+    async def _review_to_interrupt(self, services: Services) -> Any:
+        """A fresh, sendable review of an opening vertical (orders resumed if halted)."""
+        trader = self.traders[0]
+        for _ in range(20):
+            if services.reconciler.halted is not None:
+                services.reconciler.resume_orders()  # what the user does with ctrl+r
+                self.halts_resumed += 1
+            try:
+                ticket, _ = await trader._build(services, "SPY", "credit_put_vertical")
+                candidate = await services.orders.review(ticket, ACCOUNT, price_mode=PriceMode.MID)
+            except Exception:  # a fault may hit the review: try again
+                await asyncio.sleep(0.2)
+                continue
+            if candidate.sendable and not any(s in self.quarantine for s in ticket_symbols(ticket)):
+                return candidate
+            await asyncio.sleep(0.2)
+        return None
 
     async def _allow_faults_once_placed(self, intent: str) -> None:
         try:

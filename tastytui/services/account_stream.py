@@ -41,14 +41,25 @@ class AccountStream:
         self.on_order = on_order
         self.on_connected = on_connected
         self.backoff_max = backoff_max
+        #: Sessions lost (each is followed by a reconnect attempt).
         self.reconnects = 0
+        #: Sessions that came up (subscribed), the first one included.
+        self.sessions = 0
         self.connected = asyncio.Event()
         self._rng = random.Random()
 
     async def run(self) -> None:
-        """Stay connected forever (the app runs this as a worker and cancels it on exit)."""
+        """Stay connected forever (the app runs this as a worker and cancels it on exit).
+
+        Backoff (0.5 s doubling to ``backoff_max``, with jitter) starts again after every
+        session that was up.  A refused token is renewed and tried again at once the first
+        time: the server is there and only the token had died (expired early, revoked and
+        renewed) — waiting would only leave the account without pushes.  A server that keeps
+        refusing backs off like any other failure.
+        """
         delay = 0.5
         first = True
+        refusals = 0  # auth refusals since the stream was last up
         while True:
             self.health.update(account_stream=LinkState.CONNECTING)
             failure: BaseException | None = None
@@ -65,31 +76,41 @@ class AccountStream:
                 reason = _describe(exc)
             if self.connected.is_set():
                 delay = 0.5  # it was up: a fresh failure starts the backoff again
+                refusals = 0
             self.connected.clear()
             first = False
             self.reconnects += 1
             self.health.update(
                 account_stream=LinkState.DOWN, last_error=f"account stream: {reason}"
             )
+            refused = failure is not None and _is_auth_refusal(failure)
+            if refused:
+                refusals += 1
+                if refusals == 1 and await self._renew_token():
+                    log.warning("account stream refused the token (%s); renewed it", reason)
+                    continue
             log.warning("account stream lost (%s); reconnecting in %.1f s", reason, delay)
             await asyncio.sleep(delay * (0.5 + self._rng.random() / 2))
             delay = min(self.backoff_max, delay * 2)
-            if failure is not None and _is_auth_refusal(failure):
+            if refused:
                 await self._renew_token()
 
-    async def _renew_token(self) -> None:
+    async def _renew_token(self) -> bool:
         """The streamer refused our access token (it died at the server, e.g. revoked or
         expired early): the SDK only refreshes by the clock, so force a refresh, or every
-        reconnect would present the same dead token forever."""
+        reconnect would present the same dead token forever.  True when it was renewed."""
         try:
             await self.broker.force_refresh()
         except Exception as exc:  # revoked grant (health says how to fix it) or REST down
             log.warning("token refresh for the account stream failed: %s", _describe(exc))
+            return False
+        return True
 
     async def _session(self, first: bool) -> None:
         async with self.broker.alert_streamer() as streamer:
             await streamer.subscribe_accounts(self.broker.accounts)
             self.health.update(account_stream=LinkState.UP)
+            self.sessions += 1
             self.connected.set()
             if self.on_connected is not None:
                 # Re-sync over REST: anything pushed while we were away is only there.

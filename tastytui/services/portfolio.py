@@ -12,9 +12,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from tastytui.domain.clock import NEW_YORK
-from tastytui.domain.strategies import StrategyKind, group_positions
+from tastytui.domain.strategies import StrategyGroup, StrategyKind, group_positions
 from tastytui.domain.symbols import OptionSymbol, SymbolError, parse_occ
 from tastytui.services.errors import BrokerRejected
 
@@ -211,7 +212,7 @@ def build_portfolio(
                 today=today,
                 stale_after=stale_after,
             )
-        groups = group_positions([(h.symbol, h.option, h.quantity) for h in held_list])
+        groups = _grouped(tuple((h.symbol, h.option, h.quantity) for h in held_list))
         strategies: list[StrategyView] = []
         sub = Totals()
         for group in groups:
@@ -231,6 +232,15 @@ def build_portfolio(
             grand.add(leg_view)
         underlyings.append(UnderlyingView(underlying, tuple(strategies), sub, spot))
     return Portfolio(account, tuple(underlyings), grand, beta_symbol, tuple(views.values()))
+
+
+@lru_cache(maxsize=64)
+def _grouped(
+    book: tuple[tuple[str, OptionSymbol | None, Decimal], ...],
+) -> tuple[StrategyGroup, ...]:
+    """The strategies of one underlying's book, remembered: the status bar and the positions
+    pane rebuild the portfolio every second and on every event, the book rarely changes."""
+    return tuple(group_positions(book))
 
 
 def _scaled(view: PositionView, share: float, quantity: Decimal) -> PositionView:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -25,6 +24,7 @@ from tastytui.config import Config
 from tastytui.domain.clock import Clock, SystemClock
 from tastytui.ui import keymap
 from tastytui.ui.commands import TastyCommands
+from tastytui.ui.heap import HeapPolicy
 from tastytui.ui.messages import (
     AddLeg,
     ConnectFailed,
@@ -99,6 +99,7 @@ class TastyApp(App[None]):
         self.services: Services | None = None
         self.market_state = "—"
         self._unsubscribe: list[Any] = []
+        self._heap = HeapPolicy()
         # The theme is chosen before the first frame: switching it in on_mount re-parses and
         # re-applies the whole stylesheet to every mounted widget (a fifth of the start-up).
         loaded = load_themes()
@@ -187,9 +188,10 @@ class TastyApp(App[None]):
             return
         self.services = services
         # What is loaded by now (Textual, the SDK, pandas, the panes) lives as long as the
-        # console: frozen, full collections no longer walk it.  They paused the event loop for
-        # 60-200 ms mid-frame under a quote storm (benchmarks/storm.py).  Undone on exit.
-        gc.freeze()
+        # console: collected once and frozen, and the young generation enlarged (see heap.py).
+        # Full collections paused the loop for 60-300 ms, several times a second under the
+        # soak and a quote storm (benchmarks/soak.py, storm.py).  Undone on exit.
+        self._heap.settle()
         self._unsubscribe.append(
             services.events.subscribe(lambda e: self.post_message(ServiceEvent(e)))
         )
@@ -429,7 +431,7 @@ class TastyApp(App[None]):
         await self._shutdown_services()
 
     async def _shutdown_services(self) -> None:
-        gc.unfreeze()  # the next app in this process (tests) must not inherit a frozen heap
+        self._heap.release()  # the next app in this process (tests) starts with the defaults
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self.workers.cancel_group(self, "services")

@@ -146,3 +146,46 @@ async def test_a_revoked_grant_is_reported_with_the_fix(rig: StreamRig) -> None:
     assert not rig.stream.connected.is_set()
     rig.sim.control.restore_grant()
     await eventually(lambda: rig.stream.connected.is_set(), within=15.0)
+
+
+def _stream_log(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "tastytui.services.account_stream"]
+
+
+async def test_a_dead_token_is_renewed_and_tried_again_without_backing_off(
+    rig: StreamRig, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="tastytui.services.account_stream")
+    rig.stream.backoff_max = 30.0  # as in the console: backing off would show
+    sessions = rig.stream.sessions
+    rig.sim.control.expire_tokens()  # server-side: the SDK still thinks its token is good
+    await rig.sim.control.drop_streams(dxlink=False, account=True)
+
+    await eventually(lambda: rig.stream.sessions > sessions and rig.stream.connected.is_set())
+    lines = _stream_log(caplog)
+    # The drop waits the first step (0.5 s), the refusal none: the token is renewed and the
+    # next attempt made at once.
+    assert sum("refused the token" in line and "renewed it" in line for line in lines) == 1
+    waits = [line for line in lines if "reconnecting in" in line]
+    assert len(waits) == 1 and "reconnecting in 0.5 s" in waits[0], lines
+
+
+async def test_a_server_that_keeps_refusing_is_retried_with_backoff(
+    rig: StreamRig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    caplog.set_level("WARNING", logger="tastytui.services.account_stream")
+    auth = rig.sim.exchange.auth
+    monkeypatch.setattr(auth, "is_valid_access_token", lambda token: False)
+    await rig.sim.control.drop_streams(dxlink=False, account=True)
+
+    def refusals() -> list[str]:
+        return [line for line in _stream_log(caplog) if "invalid-auth-token" in line]
+
+    await eventually(lambda: len(refusals()) >= 4)
+    renewed_at_once = [line for line in refusals() if "renewed it" in line]
+    assert len(renewed_at_once) == 1, "only the first refusal is retried without a wait"
+    assert all("reconnecting in" in line for line in refusals()[1:4])
+    assert not rig.stream.connected.is_set()
+
+    monkeypatch.undo()
+    await eventually(lambda: rig.stream.connected.is_set(), within=15.0)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tastytui.domain import blackscholes
+from tastytui.domain import blackscholes, strategies
 from tastytui.domain.chain import ChainExpiration, ChainStrike, OptionChain
 from tastytui.domain.orders import Leg, OrderAction
 from tastytui.domain.strategies import (
@@ -243,6 +245,79 @@ def test_groups_account_for_every_position_and_are_what_they_say(
             grouped[symbol] = grouped.get(symbol, D(0)) + q
         assert recognize([(options[s], q) for s, q in group.members]) == group.kind
     assert grouped == {s: q for s, q in held.items() if q != 0}
+
+
+def _every_combination(pool: list[Any], pattern: Any) -> list[tuple[Any, ...]]:
+    """The exhaustive search the grouping used to run: every combination, narrowest first."""
+    stock = [h for h in pool if h.option is None]
+    options = [h for h in pool if h.option is not None]
+    if pattern.with_stock:
+        return [(s, o) for s in stock for o in options]
+    combos = list(itertools.combinations(options, pattern.size))
+    if pattern.size > 2:
+        combos = [c for c in combos if len({h.option.expiration for h in c}) == 1]
+
+    def span(combo: tuple[Any, ...]) -> tuple[Decimal, int]:
+        strikes = [h.option.strike for h in combo]
+        days = [h.option.expiration.toordinal() for h in combo]
+        return (max(strikes) - min(strikes), max(days) - min(days))
+
+    return sorted(combos, key=span)
+
+
+wide_contracts = st.builds(
+    OptionSymbol,
+    st.sampled_from(["SPY", "SPYW"]),
+    st.sampled_from([DEC19, JAN16]),
+    st.sampled_from(OptionType),
+    st.sampled_from([D(k) for k in (640, 645, 650, 680, 685, 690, 720, 725)]),
+)
+wide_books = st.lists(
+    st.tuples(st.none() | wide_contracts, st.integers(min_value=-4, max_value=4).filter(bool)),
+    max_size=14,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(wide_books)
+def test_grouping_finds_what_trying_every_combination_finds(
+    book: list[tuple[OptionSymbol | None, int]],
+) -> None:
+    """Only fitting combinations are tried (a book of 40 contracts built 110,000 tuples on
+    every repaint); the groups are exactly those of the exhaustive search."""
+    positions = [pos(option, q * 100 if option is None else q) for option, q in book]
+    fast = group_positions(positions)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(strategies, "_candidates", _every_combination)
+        assert group_positions(positions) == fast
+
+
+def test_grouping_a_large_book_is_quick() -> None:
+    """60 contracts of one underlying (the soak's traders hold ~40 each after 30 minutes)."""
+    rng = random.Random(3)
+    book = [
+        pos(
+            OptionSymbol(
+                "SPY", rng.choice([DEC19, JAN16]), rng.choice(list(OptionType)), D(600 + 5 * k)
+            ),
+            rng.choice([-2, -1, 1, 2]),
+        )
+        for k in range(30)
+        for _ in range(2)
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        calls: list[int] = []
+
+        def counted(pool: list[Any], pattern: Any) -> list[tuple[Any, ...]]:
+            found = candidates(pool, pattern)
+            calls.append(len(found))
+            return found
+
+        candidates = strategies._candidates
+        patch.setattr(strategies, "_candidates", counted)
+        group_positions(book)
+    # Exhaustively that is C(60, 4) = 487,635 four-leg combinations alone.
+    assert sum(calls) < 20_000, calls
 
 
 # --- templates ---------------------------------------------------------------------------------
