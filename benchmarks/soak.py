@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import random
+import resource
 import sys
 import tempfile
 import threading
@@ -256,9 +257,13 @@ class GcWatch:
     total: float = 0.0
     #: The generation being collected now (None between collections).
     current: int | None = None
+    #: Collections over 100 ms: (seconds into the run, generation, ms).
+    slow: list[tuple[float, int, float]] = field(default_factory=list)
     _began: float = 0.0
+    _installed: float = 0.0
 
     def install(self) -> None:
+        self._installed = time.perf_counter()
         gc.callbacks.append(self._callback)
 
     def remove(self) -> None:
@@ -276,12 +281,15 @@ class GcWatch:
         self.total += spent
         self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], spent)
+        if spent > 0.1:
+            at = round(self._began - self._installed, 1)
+            self.slow.append((at, generation, round(spent * 1000, 1)))
 
     def summary(self) -> dict[str, Any]:
         return (
             {f"gen{g} collections": self.count[g] for g in (0, 1, 2)}
             | {f"gen{g} longest (ms)": round(self.longest[g] * 1000, 1) for g in (0, 1, 2)}
-            | {"total (s)": round(self.total, 2)}
+            | {"total (s)": round(self.total, 2), "over 100 ms (s, gen, ms)": self.slow}
         )
 
 
@@ -373,6 +381,8 @@ class Soak:
         self.generation = 0
         self.ui_actions: Counter[str] = Counter()
         self.halts_resumed = 0
+        #: Slow full collections whose survivors the console froze (ui/heap.py), per life.
+        self.heap_refreezes: dict[str, int] = {}
         self.restart: dict[str, Any] = {}
         self.checks: set[asyncio.Task[None]] = set()
         self.started = 0.0
@@ -438,6 +448,7 @@ class Soak:
                     self.stalls.steady = False
                     for trader in self.traders:
                         trader.services = None
+                    self.heap_refreezes[label] = app._heap.refreezes
                     self.services = None
                     self.app = None
         except Exception as exc:  # the app crashed: Textual re-raises its panic here
@@ -1023,6 +1034,9 @@ class Soak:
                 "stalls over 100 ms": self.stalls.over_100ms,
                 "target (ms)": round(self.options.stall_limit * 1000),
                 "garbage collector": self.gc.summary(),
+                # Linux reports kilobytes: the whole process (console, driver, its bookkeeping).
+                "heap refreezes": self.heap_refreezes,
+                "peak RSS (MiB)": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             },
             "faults injected": dict(sorted(self.faults.injected.items())),
             "faults skipped": dict(self.faults.skipped),
@@ -1073,6 +1087,16 @@ def table(report: dict[str, Any]) -> str:
     ms = stall["longest steady-state stall (ms)"]
     mark = "ok " if ms < stall["target (ms)"] else "FAIL"
     lines.append(f"  {mark} {'longest event-loop stall (ms)':<50} {ms}")
+    lines.append(
+        f"       {'stalls over 100 ms / samples':<50} {stall['stalls over 100 ms']}"
+        f" / {stall['samples']}"
+    )
+    collector = stall["garbage collector"]
+    lines.append(
+        f"       {'full collections (longest ms)':<50} {collector['gen2 collections']}"
+        f" ({collector['gen2 longest (ms)']})"
+    )
+    lines.append(f"       {'peak RSS (MiB)':<50} {stall['peak RSS (MiB)']}")
     lines.append("")
     lines.append("volumes")
     for name, value in report["volumes"].items():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.notifications import Notify
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -35,6 +36,7 @@ from tastytui.ui.messages import (
     SymbolChosen,
 )
 from tastytui.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, load_themes
+from tastytui.ui.toasts import to_retire
 from tastytui.ui.widgets.builder import BuilderPane
 from tastytui.ui.widgets.chain import ChainPane
 from tastytui.ui.widgets.chat import ChatPane
@@ -251,6 +253,12 @@ class TastyApp(App[None]):
         for pane in self._panes():
             pane.service_event(event)
         self._refresh_status()
+
+    def _on_notify(self, event: Notify) -> None:
+        # Runs before App._on_notify (handlers are called along the MRO), which adds the new
+        # toast and refreshes the rack: make room first (see toasts.py).
+        for notification in to_retire(self._notifications):
+            self._unnotify(notification, refresh=False)
 
     @on(HealthChanged)
     def _health_changed(self) -> None:

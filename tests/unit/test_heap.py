@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
+import pytest
+
+from tastytui.ui import heap
 from tastytui.ui.heap import YOUNG_THRESHOLD, HeapPolicy
 
 
@@ -25,3 +29,27 @@ def test_settle_freezes_the_loaded_heap_and_release_restores_the_defaults() -> N
     assert gc.get_freeze_count() == 0
     policy.release()  # idempotent
     assert gc.get_threshold() == before
+
+
+async def test_a_slow_full_collection_freezes_what_survived_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(heap, "REFREEZE_AFTER", 0.0)  # every full collection counts as slow
+    policy = HeapPolicy()
+    try:
+        policy.settle()
+        survivors = [[i] for i in range(10_000)]  # long-lived data loaded after connect
+        frozen = gc.get_freeze_count()
+        gc.collect(1)  # a young collection: nothing to freeze
+        await asyncio.sleep(0)
+        assert policy.refreezes == 0
+        gc.collect(2)
+        await asyncio.sleep(0)  # the freeze runs on the loop, after the collection
+        assert policy.refreezes == 1
+        assert gc.get_freeze_count() >= frozen + len(survivors)
+    finally:
+        policy.release()
+    assert gc.get_freeze_count() == 0
+    gc.collect(2)
+    await asyncio.sleep(0)
+    assert policy.refreezes == 1  # released: the collector is no longer watched

@@ -90,9 +90,10 @@ class SymbolEntry(ModalScreen[str | None]):
             if self.is_attached:
                 self._say(f"search failed: {exc}", error=True)
             return
-        if not self.is_attached:
-            return  # the entry closed while the broker answered
-        if self.query_one(Input).value.strip() != text:
+        typed = [field.value.strip() for field in self.query(Input)]
+        if not self.is_attached or not typed or not self.query(OptionList):
+            return  # the entry closed (or is closing) while the broker answered
+        if typed[0] != text:
             return  # the user typed on: a newer search is coming
         self._show([(r.symbol, r.description) for r in results[:MAX_SUGGESTIONS]])
 
