@@ -895,7 +895,8 @@ class Soak:
         services = self.services
         if intent is None or services is None:
             return
-        deadline = time.monotonic() + 4 * self.options.reconcile_interval + 30.0
+        back = time.monotonic()  # the console is up again
+        deadline = back + 4 * self.options.reconcile_interval + 30.0
         at_broker: list[Any] = []
         while time.monotonic() < deadline:
             entry = services.journal.by_intent(intent)
@@ -904,7 +905,7 @@ class Soak:
             if entry is not None and entry.broker_id is not None and at_broker:
                 self.restart["resolved as"] = f"order #{entry.broker_id} ({entry.state.value})"
                 self.restart["orders at the broker"] = len(at_broker)
-                self.restart["resolved after (s)"] = round(time.monotonic() - self.started, 1)
+                self.restart["resolved after the restart (s)"] = round(time.monotonic() - back, 1)
                 return
             await asyncio.sleep(0.25)
         entry = services.journal.by_intent(intent)

@@ -138,29 +138,21 @@ class KeyedTable(ScrollView, can_focus=True):
     KeyedTable > .keyed-table--group { text-style: bold; color: $foreground; }
     """
 
-    class RowHighlighted(Message):
+    class _RowMessage(Message):
+        def __init__(self, table: KeyedTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> KeyedTable:
+            return self.table
+
+    class RowHighlighted(_RowMessage):
         """The cursor is on another row (a key, a click, or the rows changed under it)."""
 
-        def __init__(self, table: KeyedTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> KeyedTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_RowMessage):
         """Enter on the cursor row, or a click on it."""
-
-        def __init__(self, table: KeyedTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> KeyedTable:
-            return self.table
 
     def __init__(self, columns: Sequence[Column], *, fixed_columns: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
