@@ -124,6 +124,13 @@ class Ticket:
         legs = tuple(
             replace(leg, quantity=r * new) for leg, r in zip(self.legs, self.ratios, strict=True)
         )
+        for leg in legs:  # a large ratio times the new size can pass the per-leg limit
+            if not _is_whole_positive(leg.quantity):
+                raise TicketError(
+                    f"quantity {size} makes {leg.quantity:,} of {leg.symbol.strip()}, over "
+                    f"{MAX_QUANTITY:,}: enter a smaller size",
+                    field="quantity",
+                )
         return replace(self, legs=legs)
 
     @property

@@ -231,6 +231,16 @@ def test_pricing_never_crashes_and_lands_on_the_grid(
 
 @settings(max_examples=300, deadline=None)
 @given(ticket=tickets, size=st.one_of(st.integers(-3, 10**6), wild_decimals))
+# Found by the fuzzer: a 1:142,858 ratio times 7 passed the per-leg limit unchecked.
+@example(
+    ticket=Ticket(
+        legs=(
+            Leg(InstrumentType.EQUITY, "SPY", OrderAction.BUY_TO_OPEN, Decimal(1)),
+            Leg(InstrumentType.EQUITY, "QQQ", OrderAction.BUY_TO_OPEN, Decimal(142858)),
+        )
+    ),
+    size=7,
+)
 def test_resizing_a_ticket_refuses_what_is_not_a_whole_positive_size(
     ticket: Ticket, size: int | Decimal
 ) -> None:
