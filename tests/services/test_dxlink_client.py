@@ -425,6 +425,8 @@ async def test_watchdog_reconnects_when_the_server_goes_silent() -> None:
         # The watchdog's 0.4 s of silence, a short backoff, and nothing much else.
         assert 0.35 < loop.time() - started < 0.4 + 1.0
         assert run.client.last_error is not None and "watchdog" in run.client.last_error
+        # The second connection's AUTH follows its handshake.
+        await eventually(lambda: len(stub.tokens) >= 2, within=2.0)
         assert stub.tokens == ["token-1", "token-2"]  # a fresh token for each connection
 
 
