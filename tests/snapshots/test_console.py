@@ -53,6 +53,10 @@ async def stage_vertical(app: TastyApp, pilot: Pilot[Any]) -> None:
     await until(pilot, lambda: len(builder.ticket.legs) == 2)
     # The legs' quotes and tick sizes arrive after the legs: the picture shows them priced.
     await until(pilot, lambda: builder.schedule is not None and None not in builder.live_prices())
+    # Just subscribed, the legs count as stale in the status bar until their first quote ages in.
+    services = app.services
+    assert services is not None
+    await until(pilot, lambda: services.health.snapshot.stale_symbols == 0)
 
 
 @pytest.mark.parametrize("theme", THEMES)
