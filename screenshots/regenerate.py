@@ -72,7 +72,9 @@ async def assistant(app: TastyApp, pilot: Pilot[Any]) -> None:
 
 async def run(steps: Steps, *, theme: str = "tastytui-dark", size: tuple[int, int] = SIZE) -> None:
     Input._toggle_cursor = lambda self: None  # type: ignore[method-assign]  # no blink
-    os.environ["ANTHROPIC_API_KEY"] = "sk-ant-screenshot-not-a-key"
+    os.environ["ANTHROPIC_API_KEY"] = (
+        "placeholder-for-the-local-fake-api"  # not a key: the fake API ignores it
+    )
     with SimThread(picture_sim_config()) as sim, tempfile.TemporaryDirectory() as tmp:
         async with FakeMessagesAPI(position_answer()) as api:
             config = f'[chat]\napi_url = "{api.url}"\nmodel = "claude-test"\n'
