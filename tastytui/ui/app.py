@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.notifications import Notify
 from textual.screen import Screen
 from textual.widgets import Static
@@ -36,7 +37,7 @@ from tastytui.ui.messages import (
     SymbolChosen,
 )
 from tastytui.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, load_themes
-from tastytui.ui.toasts import to_retire
+from tastytui.ui.toasts import NoticeRack, to_retire
 from tastytui.ui.widgets.builder import BuilderPane
 from tastytui.ui.widgets.chain import ChainPane
 from tastytui.ui.widgets.chat import ChatPane
@@ -102,6 +103,7 @@ class TastyApp(App[None]):
         self.market_state = "—"
         self._unsubscribe: list[Any] = []
         self._heap = HeapPolicy()
+        self._pane_list: list[Pane] | None = None
         # The theme is chosen before the first frame: switching it in on_mount re-parses and
         # re-applies the whole stylesheet to every mounted widget (a fifth of the start-up).
         loaded = load_themes()
@@ -143,11 +145,16 @@ class TastyApp(App[None]):
 
     def _panes(self) -> list[Pane]:
         # Empty once shutdown pruned the screens: late service events then reach nobody.
-        return list(self.screen_stack[0].query(Pane)) if self.screen_stack else []
+        if not self.screen_stack:
+            return []
+        # The panes are composed once: a DOM query per service event cost ~1 ms each.
+        if not self._pane_list:
+            self._pane_list = list(self.screen_stack[0].query(Pane))
+        return [pane for pane in self._pane_list if pane.is_attached]
 
     def _refresh_status(self) -> None:
         if self.screen_stack:
-            for bar in self.screen_stack[0].query(StatusBar):
+            for bar in self.screen_stack[0].query_children(StatusBar):
                 bar.refresh()
 
     # ------------------------------------------------------------------ start-up
@@ -259,6 +266,18 @@ class TastyApp(App[None]):
         # toast and refreshes the rack: make room first (see toasts.py).
         for notification in to_retire(self._notifications):
             self._unnotify(notification, refresh=False)
+
+    def _refresh_notifications(self) -> None:
+        # Textual mounts a widget pair per notification; NoticeRack reuses its slots.
+        if self._disable_notifications or not self.screen_stack:
+            return
+        screen = self.screen
+        try:
+            rack = screen.get_child_by_type(NoticeRack)
+        except NoMatches:
+            rack = NoticeRack()
+            screen.mount(rack)
+        self.call_later(rack.show, self._notifications)
 
     @on(HealthChanged)
     def _health_changed(self) -> None:

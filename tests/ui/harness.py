@@ -23,6 +23,7 @@ from tastytui.sim.config import SimConfig
 from tastytui.sim.server import SimServer
 from tastytui.ui.app import TastyApp
 from tastytui.ui.connect import EndpointConnector
+from tastytui.ui.toasts import NoticeSlot
 
 #: Wednesday 2026-11-18, 10:30 in New York: market open, stable expirations.
 PICTURE_TIME = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
@@ -117,6 +118,18 @@ async def wait_ready(pilot: Pilot[Any], timeout: float = 20.0) -> None:
     # Let panes load their data (their workers are short) and the quote flush run a few times.
     await pilot.pause(0.5)
     await settle(pilot)
+
+
+async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Until ``check()`` holds (what a user would see), or fail after ``timeout`` seconds."""
+    async with asyncio.timeout(timeout):
+        while not check():
+            await pilot.pause(0.05)
+
+
+def shown_notices(app: Any) -> list[NoticeSlot]:
+    """The notifications on the active screen, oldest first."""
+    return [slot for slot in app.screen.query(NoticeSlot) if slot.display]
 
 
 async def settle(pilot: Pilot[Any]) -> None:

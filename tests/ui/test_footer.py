@@ -29,9 +29,18 @@ class Keys(Widget, can_focus=True):
         return True
 
 
+class MoreKeys(Widget, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "add", "Add"),
+        Binding("d", "drop", "Drop"),
+        Binding("e", "edit", "Edit"),
+    ]
+
+
 class FooterApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Keys()
+        yield MoreKeys()
         yield KeyFooter()
 
 
@@ -67,3 +76,20 @@ async def test_an_unchanged_refresh_keeps_the_keys_and_a_change_shows() -> None:
         keys.busy = False
         keys.refresh_bindings()
         await _until(pilot, lambda: any(k.key == "x" and not _off(k) for k in _keys(app)))
+
+
+async def test_switching_panes_shows_their_keys_in_the_same_widgets() -> None:
+    app = FooterApp()
+    async with app.run_test() as pilot:
+        app.query_one(Keys).focus()
+        await _until(pilot, lambda: [k.key for k in _keys(app)][:2] == ["x", "y"])
+        before = _keys(app)
+        app.query_one(MoreKeys).focus()
+        await _until(pilot, lambda: [k.key for k in _keys(app)][:3] == ["a", "d", "e"])
+        after = _keys(app)
+        # The two keys there were now show Add and Drop; only the third is new.
+        assert after[:2] == before[:2]
+        assert [k.description for k in after[:3]] == ["Add", "Drop", "Edit"]
+        app.query_one(Keys).focus()
+        await _until(pilot, lambda: [k.key for k in _keys(app)][:2] == ["x", "y"])
+        assert "e" not in {k.key for k in _keys(app)}

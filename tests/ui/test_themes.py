@@ -3,20 +3,17 @@ reported once with a fallback, and switching from the command palette."""
 
 from __future__ import annotations
 
-import asyncio
 import tomllib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
-from textual.widgets._toast import Toast
 
 from tastytui.ui.app import TastyApp
 from tastytui.ui.themes import DEFAULT_THEME, DOMAIN_DEFAULTS, bundled_dir, load_themes, user_dir
-from tests.ui.harness import make_app
+from tests.ui.harness import make_app, shown_notices, until
 
 NO_BROKER = "http://127.0.0.1:9"  # themes need no connection
 MINE = """\
@@ -29,12 +26,6 @@ background = "#101010"
 price-up = "#11ee11"
 stale = "#777777"
 """
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 @pytest.fixture
@@ -123,12 +114,12 @@ async def test_an_unknown_theme_name_is_shown_literally_and_the_default_is_used(
     app = make_app(NO_BROKER, tmp_path, config_text=config)
     notes = record_notes(app)
     async with app.run_test(size=(120, 35), notifications=True) as pilot:
-        await until(pilot, lambda: bool(app.screen.query(Toast)))
+        await until(pilot, lambda: bool(shown_notices(app)))
         await pilot.pause(0.2)  # the toast is drawn (a markup error would end the app here)
         themed = [message for title, message in notes if title == "Themes"]
         assert len(themed) == 1, notes
         assert "'[bold]nope[/]' not found" in themed[0] and DEFAULT_THEME in themed[0]
-        shown = [str(toast.render()) for toast in app.screen.query(Toast)]
+        shown = [str(slot.render()) for slot in shown_notices(app)]
         assert any("'[bold]nope[/]' not found" in text for text in shown), shown
         assert any("'[/]' is not an action" in text for text in shown), shown
         assert app.theme == DEFAULT_THEME

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -234,7 +233,9 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
         self._index: dict[str, int] = {}
         self._symbol_set: set[str] = set()
         self._versions: dict[str, int] = {}
-        self._cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(512)
+        # One strip per symbol, replaced when its key changes: an LRU of old versions kept
+        # each strip alive long enough to reach the oldest GC generation (ui/heap.py).
+        self._lines: dict[str, tuple[tuple[Any, ...], Strip]] = {}
         self._shown: dict[str, tuple[Any, ...]] = {}
         self._styles: dict[str, Style] | None = None
 
@@ -245,6 +246,7 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.symbols = list(dict.fromkeys(symbols))
         self._index = {s: i for i, s in enumerate(self.symbols)}
         self._symbol_set = set(self.symbols)
+        self._lines = {k: v for k, v in self._lines.items() if k in self._symbol_set}
         self.cursor = max(0, min(self.cursor, len(self.symbols) - 1))
         self._shown.clear()
         self.virtual_size = Size(0, len(self.symbols) + 1)
@@ -333,14 +335,14 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
         self.refresh_line(self.cursor + 1)
 
     def on_resize(self) -> None:
-        self._cache.clear()
+        self._lines.clear()
         self._shown.clear()
 
     def notify_style_update(self) -> None:
         # Theme or CSS changed: every cached strip holds old colours.
         super().notify_style_update()
         self._styles = None
-        self._cache.clear()
+        self._lines.clear()
         self._shown.clear()
 
     # ------------------------------------------------------------ rendering
@@ -379,16 +381,17 @@ class BoardLines(ScrollView, can_focus=True, inherit_bindings=False):
         tail = self._key_tail(symbol)
         focused = self.has_focus
         cursor = 0 if row != self.cursor else (1 if focused else 2)
-        key = (symbol, width, cursor, *tail)
+        key = (width, cursor, *tail)
         self._shown[symbol] = tail
-        strip = self._cache.get(key)
-        if strip is None:
-            self.rows_rendered += 1
-            text = self._row_text(symbol, width, tail[1])
-            if cursor:
-                text.stylize_before(self._style("cursor" if cursor == 1 else "cursor-blur"))
-            strip = self._strip(text, width, base)
-            self._cache[key] = strip
+        cached = self._lines.get(symbol)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        self.rows_rendered += 1
+        text = self._row_text(symbol, width, tail[1])
+        if cursor:
+            text.stylize_before(self._style("cursor" if cursor == 1 else "cursor-blur"))
+        strip = self._strip(text, width, base)
+        self._lines[symbol] = (key, strip)
         return strip
 
     def _strip(self, text: Text, width: int, base: Style) -> Strip:

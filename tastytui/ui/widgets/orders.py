@@ -140,6 +140,9 @@ class OrdersPane(Pane):
         super().__init__(id=id, classes=classes)
         self.orders: dict[str, PlacedOrder] = {}
         self._descriptions: dict[int, str] = {}
+        # Each order's cells, kept while the cache holds the same order object: a busy day has
+        # thousands of orders and ``sync`` runs on every order event.
+        self._cells: dict[int, tuple[PlacedOrder, tuple[Cell, ...]]] = {}
         self._ready = False
         # What the two Statics show: ``update`` re-lays out the whole screen (25-30 ms at
         # 200x50), and ``sync`` runs on every order event and once a second.
@@ -194,6 +197,15 @@ class OrdersPane(Pane):
             return  # the periodic reconciliation reads them again; the rows stay as they were
         self.sync()
 
+    def _row_cells(self, order: PlacedOrder) -> tuple[Cell, ...]:
+        cached = self._cells.get(order.id)
+        if cached is not None and cached[0] is order:
+            return cached[1]
+        cells = order_cells(order, self._description(order))
+        if order.id in self._descriptions:  # else the journal may name it later
+            self._cells[order.id] = (order, cells)
+        return cells
+
     def _description(self, order: PlacedOrder) -> str:
         cached = self._descriptions.get(order.id)
         if cached is not None:
@@ -217,8 +229,11 @@ class OrdersPane(Pane):
         orders = sort_orders(services.accounts.live_orders())
         empty = self.query_one("#orders-empty", Static)
         table = self.table
-        rows: list[Row] = [(_key(o.id), order_cells(o, self._description(o))) for o in orders]
+        rows: list[Row] = [(_key(o.id), self._row_cells(o)) for o in orders]
         self.orders = {_key(o.id): o for o in orders}
+        if len(self._cells) > len(orders):
+            shown = {o.id for o in orders}
+            self._cells = {k: v for k, v in self._cells.items() if k in shown}
         if not rows:
             self._update_static(empty, _EMPTY)
             empty.display, table.display = True, False
