@@ -19,6 +19,12 @@ the 30-minute soak (benchmarks/soak.py) and under a quote storm (benchmarks/stor
   dies later stays until the console stops.  That is bounded by how rarely this happens (each
   time the surviving heap has grown by a few hundred thousand objects).
 
+None of this helps with objects that live a few seconds and then die in a cycle: they reach
+the oldest generation and only a full collection frees them.  The soak's census of that
+generation found toast widgets, footer keys rebuilt on every pane switch and strips an LRU kept
+alive; ``toasts.py``, ``widgets/footer.py`` and ``widgets/board_lines.py`` now reuse or replace
+them in place (300 s soak: longest full collection 724 → 197 ms).
+
 :meth:`HeapPolicy.release` undoes all of it when the console stops (tests run many in one
 process).
 """

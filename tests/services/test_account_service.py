@@ -7,6 +7,7 @@ Tests that change the simulator undo their change, so the module shares one simu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
@@ -14,6 +15,14 @@ from decimal import Decimal
 import pytest
 import pytest_asyncio
 from tastytrade.market_sessions import MarketStatus
+from tastytrade.order import (
+    InstrumentType,
+    Leg,
+    LimitOrder,
+    OrderAction,
+    OrderStatus,
+    OrderTimeInForce,
+)
 
 from tastytui.domain.clock import NEW_YORK, OffsetClock
 from tastytui.services.accounts import AccountService
@@ -240,3 +249,50 @@ async def test_risk_context_counts_contracts_and_lots(svc: AccountService) -> No
         assert count == expected
     assert "AAPL" in ctx.earnings and ctx.earnings["AAPL"] is not None
     assert ctx.today == svc.today()
+
+
+# ------------------------------------------------------------------ live orders
+
+
+async def test_rereading_live_orders_parses_only_what_changed(
+    shared: tuple[SimServer, Broker], svc: AccountService
+) -> None:
+    _, broker = shared
+    account = svc.sdk_account(SIM_MARGIN_ACCOUNT)
+    resting = LimitOrder(
+        time_in_force=OrderTimeInForce.DAY,
+        legs=[
+            Leg(
+                instrument_type=InstrumentType.EQUITY,
+                symbol="F",
+                action=OrderAction.BUY_TO_OPEN,
+                quantity=Decimal(1),
+            )
+        ],
+        price=Decimal("-0.50"),  # far under the market: it rests
+    )
+    kept, cancelled = [
+        (await account.place_order(broker.session, resting, dry_run=False)).order.id
+        for _ in range(2)
+    ]
+    try:
+        async with asyncio.timeout(10):
+            while True:  # routed: Received, then Live
+                first = {o.id: o for o in await svc.refresh_orders()}
+                if all(first[i].status == OrderStatus.LIVE for i in (kept, cancelled)):
+                    break
+                await asyncio.sleep(0.05)
+        await account.delete_order(broker.session, cancelled)
+        second = {o.id: o for o in await svc.refresh_orders()}
+        # A busy day re-reads thousands of orders a cycle: the unchanged one is not rebuilt.
+        assert second[kept] is first[kept]
+        assert second[cancelled] is not first[cancelled]
+        assert second[cancelled].status == OrderStatus.CANCELLED
+        assert svc.order(cancelled) is second[cancelled]
+        # A push changed the cached order since the read: the next read takes the broker's word.
+        svc.apply_order(first[kept].model_copy(update={"status": OrderStatus.FILLED}))
+        third = {o.id: o for o in await svc.refresh_orders()}
+        assert third[kept].status == OrderStatus.LIVE
+        assert svc.order(kept) is third[kept]
+    finally:
+        await account.delete_order(broker.session, kept)

@@ -120,7 +120,7 @@ async def wait_ready(pilot: Pilot[Any], timeout: float = 20.0) -> None:
     await settle(pilot)
 
 
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
+async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 30.0) -> None:
     """Until ``check()`` holds (what a user would see), or fail after ``timeout`` seconds."""
     async with asyncio.timeout(timeout):
         while not check():

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from decimal import Decimal
@@ -19,7 +18,7 @@ from tastytui.ui.app import TastyApp
 from tastytui.ui.messages import AddLeg, StageTicket
 from tastytui.ui.screens.review import ReviewScreen
 from tastytui.ui.widgets.builder import BuilderPane, TicketView, contract_label, parse_price
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 D1 = Decimal(1)
 HOSTILE = "[bold]x[/] \x1b]52;c;aGk=\x07done"
@@ -34,12 +33,6 @@ async def console(
         async with app.run_test(size=(120, 35)) as pilot:
             await wait_ready(pilot)
             yield sim, app, pilot
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 async def spy_vertical(app: TastyApp) -> tuple[Leg, ...]:

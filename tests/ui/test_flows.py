@@ -6,7 +6,6 @@ loopback and asserts what the trader would see in the panes and the status bar.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -31,15 +30,14 @@ from tastytui.ui.widgets.positions import PositionsPane
 from tastytui.ui.widgets.quote_board import QuoteBoard
 from tastytui.ui.widgets.status_bar import StatusBar
 from tests.ui.harness import SimThread, make_app, picture_sim_config, settle, wait_ready
+from tests.ui.harness import until as wait_until
 
 SIZE = (200, 50)
 PRICE = re.compile(r"\d[\d,]*\.\d\d")
 
 
 async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 60.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
+    await wait_until(pilot, check, timeout)  # a flow waits on several round trips
 
 
 def order_status(pane: OrdersPane, order_id: int) -> str:

@@ -6,8 +6,6 @@ the real order service (review + send), as the order builder does.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,16 +22,10 @@ from tastytui.ui.app import TastyApp
 from tastytui.ui.screens.order_confirm import ConfirmCancel, ConfirmReplace
 from tastytui.ui.screens.replace_order import NewPriceScreen, PriceError, parse_new_price
 from tastytui.ui.widgets.orders import COLUMNS, OrdersPane, _cache_behind
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 SIZE = (200, 50)
 HOSTILE = "[bold]margin[/] call \x1b]52;c;SGVsbG8=\x07 exceeded \x1b[31mred"
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 def cell(pane: OrdersPane, order_id: int, name: str) -> tuple[str, str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +12,7 @@ from tastytui.ui import keymap
 from tastytui.ui.commands import TastyCommands
 from tastytui.ui.screens.watchlists import WatchlistPicker
 from tastytui.ui.widgets.quote_board import QuoteBoard
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 
 def hit_index(pilot: Pilot[Any], text: str) -> int | None:

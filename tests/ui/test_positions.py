@@ -6,8 +6,6 @@ vertical, a QQQ iron condor, 2 NVDA long calls and an IWM short put.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,15 +21,9 @@ from tastytui.sim.config import SIM_MARGIN_ACCOUNT
 from tastytui.ui.app import TastyApp
 from tastytui.ui.messages import StageTicket
 from tastytui.ui.widgets.positions import TOTAL_KEY, PositionsPane
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 SIZE = (200, 50)
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 def pane_of(app: TastyApp) -> PositionsPane:

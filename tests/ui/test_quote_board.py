@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.pilot import Pilot
 
 from tastytui.domain.clock import ManualClock
 from tastytui.services.quotes import QuoteStore
@@ -17,7 +14,14 @@ from tastytui.ui.screens.watchlists import WatchlistPicker
 from tastytui.ui.themes import DOMAIN_DEFAULTS
 from tastytui.ui.widgets.board_lines import BoardLines
 from tastytui.ui.widgets.quote_board import QuoteBoard
-from tests.ui.harness import PICTURE_TIME, SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import (
+    PICTURE_TIME,
+    SimThread,
+    make_app,
+    picture_sim_config,
+    until,
+    wait_ready,
+)
 
 PRICE = re.compile(r"\d[\d,]*\.\d\d")
 DEFAULT = ["SPY", "QQQ", "IWM", "AAPL", "MSFT", "NVDA", "TSLA", "AMZN"]
@@ -27,12 +31,6 @@ def row_text(board: QuoteBoard, symbol: str) -> str:
     row = board.lines.row_of(symbol)
     assert row is not None, f"{symbol} is not on the board"
     return board.lines.render_line(row + 1 - int(board.lines.scroll_offset.y)).text
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 async def test_board_shows_the_configured_symbols_with_prices(tmp_path: Path) -> None:

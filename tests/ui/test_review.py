@@ -22,8 +22,8 @@ from tastytui.ui.screens.review import ReviewScreen
 from tastytui.ui.themes import DOMAIN_DEFAULTS
 from tastytui.ui.widgets.builder import BuilderPane
 from tastytui.ui.widgets.payoff_chart import BREAKEVEN_MARK, SPOT_MARK, PayoffChart, plot_payoff
-from tests.ui.harness import SimThread
-from tests.ui.test_builder import console, spy_vertical, until
+from tests.ui.harness import SimThread, until
+from tests.ui.test_builder import console, spy_vertical
 
 D1 = Decimal(1)
 

@@ -6,9 +6,7 @@ overall timeout (the machine is slow and shared), never a fixed sleep.
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +16,6 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 from textual.containers import VerticalScroll
-from textual.pilot import Pilot
 from textual.widget import Widget
 from textual.widgets import DataTable, Input, Static
 
@@ -28,16 +25,10 @@ from tastytui.ui.screens.history import HistoryScreen
 from tastytui.ui.screens.netliq import NetLiqScreen
 from tastytui.ui.widgets.line_chart import LineChart, plot
 from tastytui.ui.widgets.status_bar import StatusBar
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 MARGIN, CASH = "5WT00001", "5WT00002"
 HOSTILE = "[bold]x[/] \x1b]52;c;aGVsbG8=\x07 \x1b[31mred"
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.05)
 
 
 def text_of(widget: Static) -> str:

@@ -3,26 +3,17 @@ fit 120 columns, coloured from the theme, following the clock and the health sta
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rich.cells import cell_len
 from rich.text import Text
 from textual.color import Color
-from textual.pilot import Pilot
 
 from tastytui.domain.clock import ManualClock
 from tastytui.services.health import BreakerState
 from tastytui.ui.widgets.status_bar import StatusBar
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
-
-
-async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await pilot.pause(0.05)
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 
 def lines(bar: StatusBar) -> list[str]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +17,9 @@ from tastytui.sim import universe
 from tastytui.ui.messages import SymbolChosen
 from tastytui.ui.screens.symbol_entry import SymbolEntry
 from tastytui.ui.widgets.quote_board import QuoteBoard
-from tests.ui.harness import SimThread, make_app, picture_sim_config, wait_ready
+from tests.ui.harness import SimThread, make_app, picture_sim_config, until, wait_ready
 
 HOSTILE = "[bold]x[/] \x1b]52;c;SGVsbG8=\x07Apple Inc."
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], bool], timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await pilot.pause(0.05)
 
 
 def on_screen(widget: Widget) -> str:
