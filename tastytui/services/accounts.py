@@ -160,6 +160,14 @@ class AccountService:
         self._order_wire[number] = wire
         return orders
 
+    async def refresh_order(self, order_id: int, number: str | None = None) -> PlacedOrder:
+        """Read one order into the cache (an event named an order the cache lacks or is
+        behind on): one order's request instead of the whole day's."""
+        account = self.sdk_account(number)
+        order = await guarded(account.get_order(self.session, order_id), f"read order #{order_id}")
+        self.apply_order(order)
+        return order
+
     async def _read_live_orders(
         self, number: str
     ) -> tuple[list[PlacedOrder], dict[int, tuple[Any, PlacedOrder]]]:
@@ -171,9 +179,12 @@ class AccountService:
         for item in data["items"]:  # malformed answers: guarded() says what is wrong
             known = last_read.get(item["id"])
             if known is not None and known[0] == item and cached.get(known[1].id) is known[1]:
-                order = known[1]
-            else:
-                order = PlacedOrder(**item)  # as the SDK's get_live_orders does
+                # The earlier read's dict is kept, this one dropped: nothing of an unchanged
+                # order outlives the read (long-lived copies are what full collections walk).
+                orders.append(known[1])
+                wire[known[1].id] = known
+                continue
+            order = PlacedOrder(**item)  # as the SDK's get_live_orders does
             orders.append(order)
             wire[order.id] = (item, order)
         return orders, wire

@@ -276,6 +276,10 @@ async def test_rereading_live_orders_parses_only_what_changed(
         for _ in range(2)
     ]
     try:
+        # An event named an order the cache has not seen: one order is read, not the day's.
+        assert svc.order(kept) is None
+        one = await svc.refresh_order(kept)
+        assert one.id == kept and svc.order(kept) is one
         async with asyncio.timeout(10):
             while True:  # routed: Received, then Live
                 first = {o.id: o for o in await svc.refresh_orders()}

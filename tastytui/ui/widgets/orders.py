@@ -144,6 +144,8 @@ class OrdersPane(Pane):
         # thousands of orders and ``sync`` runs on every order event.
         self._cells: dict[int, tuple[PlacedOrder, tuple[Cell, ...]]] = {}
         self._ready = False
+        #: Orders being read after an event the cache was behind on (one request each).
+        self._reloading: set[int] = set()
         # What the two Statics show: ``update`` re-lays out the whole screen (25-30 ms at
         # 200x50), and ``sync`` runs on every order event and once a second.
         self._shown: dict[str, str] = {}
@@ -177,8 +179,8 @@ class OrdersPane(Pane):
         if isinstance(event, OrderEvent) and event.account == current:
             cached = services.accounts.order(event.order_id)
             if cached is None or _cache_behind(cached.status.value, event.status):
-                # Learnt by polling (stream down?): the cache is behind; read live orders.
-                self._reload()
+                # Learnt by polling (stream down?) or before its push: read that order.
+                self._reload(event.order_id)
             self.sync()
         elif (
             isinstance(event, ReconcileEvent | PositionsChanged | BalancesChanged)
@@ -186,16 +188,24 @@ class OrdersPane(Pane):
         ):
             self.sync()
 
-    @work(group="orders-reload", exclusive=True, exit_on_error=False)
-    async def _reload(self) -> None:
-        services = self.services
-        if services is None:
+    def _reload(self, order_id: int) -> None:
+        if order_id in self._reloading:
             return
+        self._reloading.add(order_id)
+        self.run_worker(self._reload_order(order_id), group="orders-reload", exit_on_error=False)
+
+    async def _reload_order(self, order_id: int) -> None:
         try:
-            await services.accounts.refresh_orders()
-        except ServiceError:
-            return  # the periodic reconciliation reads them again; the rows stay as they were
-        self.sync()
+            services = self.services
+            if services is None:
+                return
+            try:
+                await services.accounts.refresh_order(order_id)
+            except ServiceError:
+                return  # the stream and the next reconciliation bring it; the rows stay
+            self.sync()
+        finally:
+            self._reloading.discard(order_id)
 
     def _row_cells(self, order: PlacedOrder) -> tuple[Cell, ...]:
         cached = self._cells.get(order.id)
