@@ -103,7 +103,7 @@ class TastyApp(App[None]):
         self.market_state = "—"
         self._unsubscribe: list[Any] = []
         self._heap = HeapPolicy()
-        self._pane_list: list[Pane] | None = None
+        self._pane_list: list[Pane] = []
         # The theme is chosen before the first frame: switching it in on_mount re-parses and
         # re-applies the whole stylesheet to every mounted widget (a fifth of the start-up).
         loaded = load_themes()
