@@ -194,7 +194,7 @@ class StallMonitor:
             self.samples += 1
             if lag > self.max_steady:
                 self.max_steady = lag
-                self.worst_at = time.monotonic()
+                self.worst_at = time.perf_counter()
             if lag > 0.1:
                 self.over_100ms += 1
             if lag > self.limit:
@@ -260,10 +260,11 @@ class GcWatch:
     #: Collections over 100 ms: (seconds into the run, generation, ms).
     slow: list[tuple[float, int, float]] = field(default_factory=list)
     _began: float = 0.0
-    _installed: float = 0.0
+    #: ``time.perf_counter()`` at install: times in the report count from here.
+    origin: float = 0.0
 
     def install(self) -> None:
-        self._installed = time.perf_counter()
+        self.origin = time.perf_counter()
         gc.callbacks.append(self._callback)
 
     def remove(self) -> None:
@@ -282,7 +283,7 @@ class GcWatch:
         self.count[generation] += 1
         self.longest[generation] = max(self.longest[generation], spent)
         if spent > 0.1:
-            at = round(self._began - self._installed, 1)
+            at = round(self._began - self.origin, 1)
             self.slow.append((at, generation, round(spent * 1000, 1)))
 
     def summary(self) -> dict[str, Any]:
@@ -1030,6 +1031,9 @@ class Soak:
             "invariants": invariants,
             "stall": {
                 "longest steady-state stall (ms)": stall_ms,
+                "longest steady-state stall at (s)": round(
+                    self.stalls.worst_at - self.gc.origin, 1
+                ),
                 "longest stall incl. start-ups (ms)": round(self.stalls.max_any * 1000, 1),
                 "samples": self.stalls.samples,
                 "stalls over 100 ms": self.stalls.over_100ms,
@@ -1087,7 +1091,8 @@ def table(report: dict[str, Any]) -> str:
     stall = report["stall"]
     ms = stall["longest steady-state stall (ms)"]
     mark = "ok " if ms < stall["target (ms)"] else "FAIL"
-    lines.append(f"  {mark} {'longest event-loop stall (ms)':<50} {ms}")
+    at = stall["longest steady-state stall at (s)"]
+    lines.append(f"  {mark} {'longest event-loop stall (ms)':<50} {ms} (at {at} s)")
     lines.append(
         f"       {'stalls over 100 ms / samples':<50} {stall['stalls over 100 ms']}"
         f" / {stall['samples']}"

@@ -106,6 +106,10 @@ class OrderContext(Protocol):
 
     async def tick_schedule(self, underlying: str) -> TickSchedule: ...
 
+    def apply_order(self, order: PlacedOrder) -> None:
+        """The broker's word on one order (a POST's or a read's answer) for the order book."""
+        ...
+
 
 # ----------------------------------------------------------------------------- review
 
@@ -608,6 +612,8 @@ class OrderService:
             self.journal.mark_unknown(intent, f"interrupted: {type(exc).__name__}")
             raise
         self.journal.mark_accepted(intent, placed.id, placed.status.value, filled_units(placed))
+        # In the book before anyone hears of it: a pane told of the order must not re-read it.
+        self.context.apply_order(placed)
         self._note_replaced(review, placed.id)
         self.fills.track(intent, placed)
         self.events.publish(
@@ -697,6 +703,7 @@ class OrderService:
     def _adopt(self, intent: str, found: PlacedOrder, how: str) -> None:
         """Record the broker id of a found order and let the tracker report its status."""
         self.journal.transition(intent, JournalState.ACCEPTED, broker_id=found.id, detail=how)
+        self.context.apply_order(found)
         self.fills.track(intent, found)
 
     async def _find_by_intent(self, entry: JournalEntry) -> PlacedOrder | None:
@@ -830,6 +837,7 @@ class OrderService:
         placed = await guarded(
             sdk.get_order(self.broker.session, order_id), f"read order #{order_id}"
         )
+        self.context.apply_order(placed)
         self.fills.on_order(placed)
         if (
             lost is not None

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from tastytrade.instruments import NestedOptionChain
 from tastytrade.market_data import get_market_data_by_type
 from tastytrade.order import InstrumentType as SdkInstrumentType
+from tastytrade.order import PlacedOrder
 
 from tastytui.config import RiskLimits
 from tastytui.domain.chain import ChainExpiration, ChainStrike, OptionChain
@@ -115,6 +116,10 @@ class SimOrderContext:
         self.day_pnl = D(0)
         self.earnings: dict[str, Any] = {}
         self._chains: dict[str, OptionChain] = {}
+        self.book: dict[int, PlacedOrder] = {}
+
+    def apply_order(self, order: PlacedOrder) -> None:
+        self.book[order.id] = order
 
     async def positions_map(self, account: str) -> dict[str, Decimal]:
         sdk = await sdk_account(self.broker, account)
@@ -349,6 +354,18 @@ async def test_vertical_goes_out_as_one_order_and_the_journal_follows_it_to_fill
     assert any(t.startswith(f"Filled: #{sent.order_id}") for t in rig.texts(Level.INFO))
     assert [e.status for e in rig.order_events][-1] == "Filled"
     assert not rig.fills.is_tracking(sent.order_id), "a terminal status stops the tracking"
+
+
+async def test_the_book_holds_a_sent_order_before_anyone_hears_of_it(rig: Rig) -> None:
+    # A pane told of the order must find it in the book, not read it back from the broker.
+    known_at_event: list[bool] = []
+    rig.events.subscribe(
+        lambda e: known_at_event.append(e.order_id in rig.context.book), OrderEvent
+    )
+    review = await rig.service.review(rig.vertical(), ACCOUNT, price_mode=PriceMode.NATURAL)
+    sent = await rig.service.send(review)
+    assert rig.context.book[sent.order_id] is sent.order
+    assert known_at_event and all(known_at_event)
 
 
 async def test_market_order_for_stock(rig: Rig) -> None:

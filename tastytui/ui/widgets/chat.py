@@ -410,7 +410,6 @@ class ChatPane(Pane):
                     pending, f"Order #{pending.order_id} not cancelled: {exc}", "chat-error"
                 )
                 return
-            services.accounts.apply_order(placed)
             self._decided(pending, f"Order #{pending.order_id} {placed.status.value}.")
             return
         from tastytui.services.orders import describe_review
@@ -428,7 +427,6 @@ class ChatPane(Pane):
         except ServiceError as exc:
             self._decided(pending, f"Not replaced: {exc}", "chat-error")
             return
-        services.accounts.apply_order(sent.order)
         self._decided(
             pending, f"Replaced order #{review.replaces}: now #{sent.order_id} ({sent.status})."
         )

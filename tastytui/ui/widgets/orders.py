@@ -354,7 +354,6 @@ class OrdersPane(Pane):
             )
             self.sync()
             return
-        services.accounts.apply_order(placed)
         if not tracked:
             # The fill tracker announces orders it tracks; this one is ours to report.
             self.notify(f"Order #{order.id} {placed.status.value}.", markup=False)
@@ -450,7 +449,6 @@ class OrdersPane(Pane):
         except (TicketError, ServiceError) as exc:
             self.notify(f"Not replaced: {fmt.clean(str(exc))}", severity="error", markup=False)
             return
-        services.accounts.apply_order(sent.order)
         await self._reload_now()
         self.select_order(sent.order_id)
 
