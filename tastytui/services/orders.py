@@ -21,7 +21,7 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -78,6 +78,10 @@ MAX_REVIEW_AGE = 120.0
 RESOLVE_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 #: An unresolved intent not found at the broker after this long was never placed.
 RESOLVE_GRACE = 120.0
+#: The regular session's open (New York): the trading day has surely begun by then.
+SESSION_OPEN = time(9, 30)
+#: How far this machine's clock may be ahead of the broker's when searching order history.
+CLOCK_SKEW = timedelta(minutes=10)
 _SUPPORTED_TYPES = (OrderType.LIMIT, OrderType.MARKET)
 
 
@@ -108,6 +112,10 @@ class OrderContext(Protocol):
 
     def apply_order(self, order: PlacedOrder) -> None:
         """The broker's word on one order (a POST's or a read's answer) for the order book."""
+        ...
+
+    async def refresh_orders(self, number: str) -> list[PlacedOrder]:
+        """The account's orders of the trading day (working or not), read now."""
         ...
 
 
@@ -707,15 +715,24 @@ class OrderService:
         self.fills.track(intent, found)
 
     async def _find_by_intent(self, entry: JournalEntry) -> PlacedOrder | None:
-        """The broker's order carrying this intent id: live orders first, then history."""
-        sdk = await self._account(entry.account)
-        live = await guarded(sdk.get_live_orders(self.broker.session), "read live orders")
+        """The broker's order carrying this intent id, or None.
+
+        tastytrade's ``orders/live`` holds every order created or updated during the trading
+        day, in any status; it is read through the account's book, which parses only orders
+        that changed since its last read.  The order history (50 a page: a busy day's is
+        thousands of orders, ~90 ms a page here) is searched only for an intent written before
+        today's session opened, and only from shortly before it was written.
+        """
+        live = await self.context.refresh_orders(entry.account)
         found = _with_identifier(live, entry.intent_id)
-        if found is not None:
+        opened = datetime.combine(new_york_today(self.clock), SESSION_OPEN, NEW_YORK)
+        if found is not None or entry.created_at >= opened:
             return found
-        since = entry.created_at.astimezone(NEW_YORK).date() - timedelta(days=1)
+        sdk = await self._account(entry.account)
         history = await guarded(
-            sdk.get_order_history(self.broker.session, start_date=since, page_offset=None),
+            sdk.get_order_history(
+                self.broker.session, start_at=entry.created_at - CLOCK_SKEW, page_offset=None
+            ),
             "read order history",
         )
         return _with_identifier(history, entry.intent_id)

@@ -11,10 +11,11 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx2
 import pytest
@@ -120,6 +121,10 @@ class SimOrderContext:
 
     def apply_order(self, order: PlacedOrder) -> None:
         self.book[order.id] = order
+
+    async def refresh_orders(self, number: str) -> list[PlacedOrder]:
+        sdk = await sdk_account(self.broker, number)
+        return await guarded(sdk.get_live_orders(self.broker.session), "read live orders")
 
     async def positions_map(self, account: str) -> dict[str, Decimal]:
         sdk = await sdk_account(self.broker, account)
@@ -753,6 +758,57 @@ async def test_resolve_unknown_waits_out_the_grace_period(rig: Rig) -> None:
     (line,) = await rig.service.resolve_unknown(grace=3600)
     assert line.endswith("not found yet; checking again at the next reconciliation")
     assert rig.state(entry.intent_id) is S.SENT
+
+
+class CountOrderReads(httpx2.AsyncBaseTransport):
+    """Around the real transport: the order reads that went out (path and query)."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.reads: list[str] = []
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "GET" and "/orders" in request.url.path:
+            self.reads.append(f"{request.url.path}?{request.url.query.decode()}")
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.mark.parametrize("written", ["today", "yesterday"])
+async def test_an_unresolved_intent_is_searched_in_history_only_if_written_before_today(
+    rig: Rig, written: str
+) -> None:
+    # A busy day's history is thousands of orders, 50 a page: the day's orders (orders/live)
+    # hold every order of the trading day, so history is read only for older intents.
+    review = await rig.service.review(rig.vertical(), ACCOUNT, price_mode=PriceMode.NATURAL)
+    today = rig.clock.now()
+    if written == "yesterday":
+        rig.journal.clock = ManualClock(today - timedelta(days=1))
+    entry = rig.journal.record_intent(
+        profile="sim",
+        account=ACCOUNT,
+        source="cli",
+        ticket=review.ticket,
+        fingerprint=review.fingerprint,
+        description=review.description,
+        underlying="SPY",
+    )
+    rig.journal.mark_sent(entry.intent_id)
+    rig.journal.clock = rig.clock
+    wire = CountOrderReads(rig.broker.transport._inner)
+    rig.broker.transport._inner = wire
+
+    (line,) = await rig.service.resolve_unknown(grace=0)
+
+    assert line.endswith("not placed (not found among the broker's orders)")
+    paths = [r.split("?")[0] for r in wire.reads]
+    assert any(p.endswith("/orders/live") for p in paths), "the day's orders are read"
+    history = [r for r, p in zip(wire.reads, paths, strict=True) if p.endswith("/orders")]
+    if written == "today":
+        assert history == []
+    else:
+        (read,) = history  # from ten minutes before the intent was written, not the whole day
+        since = (entry.created_at - timedelta(minutes=10)).strftime("%Y-%m-%d")
+        assert "start-at=" in read and since in unquote(read)
 
 
 # ------------------------------------------------------------------------------ property
