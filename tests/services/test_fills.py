@@ -187,16 +187,7 @@ async def test_a_push_before_the_post_answer_starts_tracking_without_regressing(
     async with order_rig(make_sim, tmp_path, fill_model="never", polling=False) as rig:
         template = (await rig.service.send(await rig.service.review(rig.vertical(), ACCOUNT))).order
         review = await rig.service.review(rig.vertical(), ACCOUNT)
-        entry = rig.journal.record_intent(
-            profile="sim",
-            account=ACCOUNT,
-            source="keys",
-            ticket=review.ticket,
-            fingerprint=review.fingerprint,
-            description=review.description,
-            underlying="SPY",
-        )
-        rig.journal.mark_sent(entry.intent_id)
+        entry = rig.journal_sent(review)
         pushed = template.model_copy(
             update={
                 "id": 987_654,

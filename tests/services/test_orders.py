@@ -44,7 +44,7 @@ from tastytui.services.events import EventBus, Level, Notice, OrderEvent
 from tastytui.services.fills import FillTracker, Schedule, sdk_account
 from tastytui.services.health import BreakerState, Health
 from tastytui.services.http import RestPolicy
-from tastytui.services.journal import Journal, JournalState
+from tastytui.services.journal import Journal, JournalEntry, JournalState
 from tastytui.services.orders import (
     OrderNotPlaced,
     OrderRefused,
@@ -217,6 +217,21 @@ class Rig:
         entry = self.journal.by_intent(intent)
         assert entry is not None
         return entry.state
+
+    def journal_sent(self, review: Review, *, sent: bool = True) -> JournalEntry:
+        """An intent journalled as sent (``sent``: else only written) by a POST of our own."""
+        entry = self.journal.record_intent(
+            profile="sim",
+            account=ACCOUNT,
+            source="keys",
+            ticket=review.ticket,
+            fingerprint=review.fingerprint,
+            description=review.description,
+            underlying="SPY",
+        )
+        if sent:
+            self.journal.mark_sent(entry.intent_id)
+        return entry
 
     def texts(self, level: Level | None = None) -> list[str]:
         return [n.text for n in self.notices if level is None or n.level is level]
@@ -679,18 +694,7 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
         review = await rig.service.review(rig.vertical(), ACCOUNT, price_mode=PriceMode.NATURAL)
 
         def journal_sent(sent: bool = True) -> str:
-            entry = rig.journal.record_intent(
-                profile="sim",
-                account=ACCOUNT,
-                source="keys",
-                ticket=review.ticket,
-                fingerprint=review.fingerprint,
-                description=review.description,
-                underlying="SPY",
-            )
-            if sent:
-                rig.journal.mark_sent(entry.intent_id)
-            return entry.intent_id
+            return rig.journal_sent(review, sent=sent).intent_id
 
         # The POST went out and the process died before the answer came back …
         reached = journal_sent()
@@ -745,16 +749,7 @@ async def test_restart_resolves_a_sent_intent_by_its_external_identifier(
 
 async def test_resolve_unknown_waits_out_the_grace_period(rig: Rig) -> None:
     review = await rig.service.review(rig.vertical(), ACCOUNT, price_mode=PriceMode.NATURAL)
-    entry = rig.journal.record_intent(
-        profile="sim",
-        account=ACCOUNT,
-        source="cli",
-        ticket=review.ticket,
-        fingerprint=review.fingerprint,
-        description=review.description,
-        underlying="SPY",
-    )
-    rig.journal.mark_sent(entry.intent_id)
+    entry = rig.journal_sent(review)
     (line,) = await rig.service.resolve_unknown(grace=3600)
     assert line.endswith("not found yet; checking again at the next reconciliation")
     assert rig.state(entry.intent_id) is S.SENT
@@ -783,16 +778,7 @@ async def test_an_unresolved_intent_is_searched_in_history_only_if_written_befor
     today = rig.clock.now()
     if written == "yesterday":
         rig.journal.clock = ManualClock(today - timedelta(days=1))
-    entry = rig.journal.record_intent(
-        profile="sim",
-        account=ACCOUNT,
-        source="cli",
-        ticket=review.ticket,
-        fingerprint=review.fingerprint,
-        description=review.description,
-        underlying="SPY",
-    )
-    rig.journal.mark_sent(entry.intent_id)
+    entry = rig.journal_sent(review)
     rig.journal.clock = rig.clock
     wire = CountOrderReads(rig.broker.transport._inner)
     rig.broker.transport._inner = wire
